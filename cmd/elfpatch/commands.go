@@ -1,0 +1,380 @@
+package main
+
+import (
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pulseengine/elfpatch/linkwrap"
+	"github.com/pulseengine/elfpatch/patcher"
+)
+
+// maxInput bounds the files elfpatch reads whole: far above any firmware
+// image, far below what would exhaust a build machine.
+const maxInput = 1 << 30
+
+// load reads and decodes FILE.
+func load(path string) (*patcher.Image, os.FileMode, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %v", path, unwrap(err))
+	}
+	if st.IsDir() {
+		return nil, 0, fmt.Errorf("%s: is a directory", path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: not a regular file", path)
+	}
+	if st.Size() > maxInput {
+		return nil, 0, fmt.Errorf("%s: %d bytes is larger than any image elfpatch reads (%d)", path, st.Size(), maxInput)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %v", path, unwrap(err))
+	}
+	img, err := patcher.Read(path, data)
+	if err != nil {
+		return nil, 0, err
+	}
+	return img, st.Mode().Perm(), nil
+}
+
+func unwrap(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func options(c *cli.Context) (patcher.Options, error) {
+	o := patcher.Options{
+		Imports:        c.StringSlice("import"),
+		AllowUndefined: c.Bool("allow-undefined"),
+		Variant:        c.String("variant"),
+	}
+	if c.IsSet("arena-size") {
+		n, err := parseSize(c.String("arena-size"))
+		if err != nil {
+			return o, &usageError{err.Error()}
+		}
+		o.ArenaSize, o.SetSize = n, true
+	}
+	return o, nil
+}
+
+// failJSON reports a failure as JSON on stdout too, when --json asks for
+// machine-readable reports; the error still goes to stderr.
+func failJSON(c *cli.Context, file string, err error) error {
+	if c.Bool("json") {
+		printJSON(c.App.Writer, map[string]any{"file": file, "ok": false, "errors": strings.Split(err.Error(), "\n")})
+	}
+	return err
+}
+
+func patchCommand(c *cli.Context) error {
+	file, err := oneFile(c)
+	if err != nil {
+		return err
+	}
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	out := c.String("output")
+	if out == "" {
+		out = file
+	}
+	result, err := patchFile(file, out, opts, c.Bool("dry-run"))
+	if err != nil {
+		return failJSON(c, file, err)
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		return printJSON(w, result)
+	}
+	if c.Bool("dry-run") {
+		printPlan(w, result.Plan)
+		return nil
+	}
+	fmt.Fprintln(w, summary(result))
+	return nil
+}
+
+// patchResult is what a patch did, for --json.
+type patchResult struct {
+	*patcher.Plan
+	Output  string `json:"output,omitempty"`
+	Written bool   `json:"written"`
+}
+
+// patchFile plans the patch of file, checks its result and writes it to
+// out. Nothing is written unless the whole patch succeeded and the patched
+// bytes verify.
+func patchFile(file, out string, opts patcher.Options, dryRun bool) (*patchResult, error) {
+	img, mode, err := load(file)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := patcher.NewPlan(img, opts)
+	if err != nil {
+		return nil, err
+	}
+	res := &patchResult{Plan: plan}
+	if dryRun {
+		return res, nil
+	}
+	data := img.Data
+	if plan.Action != "nothing to bind" && plan.Action != "unchanged" {
+		if data, err = plan.Apply(); err != nil {
+			return nil, err
+		}
+		// The patched bytes must read back and verify before they replace
+		// anything.
+		back, err := patcher.Read(file, data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: internal error: the patched image does not read back: %v", file, err)
+		}
+		rep, err := patcher.Verify(back, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: internal error: the patched image does not verify: %v", file, err)
+		}
+		if !rep.OK {
+			return nil, fmt.Errorf("%s: internal error: the patched image does not verify:\n%s", file, strings.Join(rep.Problems, "\n"))
+		}
+	}
+	if out == file && (plan.Action == "nothing to bind" || plan.Action == "unchanged") {
+		return res, nil
+	}
+	if st, err := os.Stat(out); err == nil && st.Mode().IsRegular() {
+		mode = st.Mode().Perm()
+	}
+	if err := patcher.WriteFile(out, data, mode); err != nil {
+		return nil, err
+	}
+	res.Output, res.Written = out, true
+	return res, nil
+}
+
+func summary(r *patchResult) string {
+	p := r.Plan
+	switch p.Action {
+	case "nothing to bind":
+		return fmt.Sprintf("%s: nothing to bind", p.File)
+	case "unchanged":
+		return fmt.Sprintf("%s: already bound, arena %d bytes; unchanged", p.File, p.Arena.NewSize)
+	}
+	var names []string
+	for _, i := range p.Imports {
+		names = append(names, i.Name)
+	}
+	s := fmt.Sprintf("%s: bound %d sites of %s to the %s allocator at %#x", r.Output, len(p.Sites), strings.Join(names, ", "), p.Allocator.Variant, p.Allocator.Address)
+	if p.Arena != nil {
+		s += fmt.Sprintf("; arena %#x, %d bytes", p.Arena.Address, p.Arena.NewSize)
+	}
+	return s
+}
+
+func printPlan(w io.Writer, p *patcher.Plan) {
+	fmt.Fprintf(w, "file:      %s (%s", p.File, p.Machine)
+	if p.Linker != "" {
+		fmt.Fprintf(w, ", linked by %s", p.Linker)
+	}
+	fmt.Fprintf(w, ")\naction:    %s\n", p.Action)
+	for i, imp := range p.Imports {
+		label := "imports:  "
+		if i > 0 {
+			label = "          "
+		}
+		state := "undefined"
+		if imp.Defined {
+			state = fmt.Sprintf("defined at %#x", imp.Value)
+		}
+		fmt.Fprintf(w, "%s %s (%s, %d sites)\n", label, imp.Name, state, imp.Sites)
+	}
+	if len(p.Sites) > 0 {
+		fmt.Fprintln(w, "sites:")
+		for _, s := range p.Sites {
+			fmt.Fprintf(w, "  %s+0x%x  %-22s %-22s %s -> %s\n", s.Section, s.Offset, s.Type, s.Symbol, s.Before, s.After)
+		}
+	}
+	if p.Slot != nil {
+		fmt.Fprintf(w, "slot:      %#x in %s, %d bytes (%d used)\n", p.Slot.Address, p.Slot.Section, p.Slot.Size, p.Slot.Used)
+	}
+	if p.Arena != nil {
+		fmt.Fprintf(w, "arena:     %#x, %d bytes", p.Arena.Address, p.Arena.Size)
+		if p.Arena.NewSize != p.Arena.Size {
+			fmt.Fprintf(w, " -> %d bytes", p.Arena.NewSize)
+		}
+		fmt.Fprintf(w, " (at most %d)\n", p.Arena.Max)
+	}
+	if p.State != nil {
+		fmt.Fprintf(w, "state:     %#x in %s\n", p.State.Address, p.State.Section)
+	}
+	if a := p.Allocator; a != nil {
+		fmt.Fprintf(w, "allocator: %s at %#x, %d bytes", a.Variant, a.Address, a.Size)
+		if a.SHA256 != "" {
+			fmt.Fprintf(w, ", sha256:%s", a.SHA256)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(p.Changes) > 0 {
+		fmt.Fprintln(w, "changes:")
+		for _, ch := range p.Changes {
+			fmt.Fprintf(w, "  file 0x%x+%d  %s\n", ch.FileOffset, ch.Size, ch.What)
+		}
+	}
+}
+
+func inspectCommand(c *cli.Context) error {
+	file, err := oneFile(c)
+	if err != nil {
+		return err
+	}
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	img, _, err := load(file)
+	if err != nil {
+		return failJSON(c, file, err)
+	}
+	rep := patcher.Inspect(img, opts)
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, rep)
+	}
+	printInspect(c.App.Writer, rep)
+	return nil
+}
+
+func printInspect(w io.Writer, r *patcher.Report) {
+	if r.Plan != nil {
+		printPlan(w, r.Plan)
+		return
+	}
+	fmt.Fprintf(w, "file:      %s (%s)\n", r.File, r.Machine)
+	for _, imp := range r.Imports {
+		fmt.Fprintf(w, "import:    %s (defined: %v, %d sites)\n", imp.Name, imp.Defined, imp.Sites)
+	}
+	for _, s := range r.Sites {
+		fmt.Fprintf(w, "  %s+0x%x  %-22s %-22s %s\n", s.Section, s.Offset, s.Type, s.Symbol, s.Before)
+	}
+	fmt.Fprintf(w, "patch:     refused:\n")
+	for _, line := range r.Problems {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+}
+
+func verifyCommand(c *cli.Context) error {
+	file, err := oneFile(c)
+	if err != nil {
+		return err
+	}
+	opts, err := options(c)
+	if err != nil {
+		return err
+	}
+	img, _, err := load(file)
+	if err != nil {
+		return failJSON(c, file, err)
+	}
+	rep, err := patcher.Verify(img, opts)
+	if err != nil {
+		return failJSON(c, file, err)
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		printJSON(w, rep)
+	} else if rep.OK {
+		fmt.Fprintf(w, "%s: ok: %d sites reach the allocator\n", file, len(rep.Sites))
+	}
+	if !rep.OK {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(c.App.ErrWriter, "elfpatch: %s\n", p)
+		}
+		return exitStatus(1)
+	}
+	return nil
+}
+
+func reserveCommand(c *cli.Context) error {
+	if c.NArg() != 0 {
+		return usagef("reserve-object takes no arguments, got: %s", strings.Join(c.Args().Slice(), " "))
+	}
+	size, err := parseSize(c.String("arena-size"))
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	o := patcher.ReserveOptions{ArenaSize: size, SlotSize: patcher.DefaultSlotSize}
+	switch like, machine := c.String("like"), c.String("machine"); {
+	case like != "":
+		f, err := elf.Open(like)
+		if err != nil {
+			return fmt.Errorf("%s: %v", like, err)
+		}
+		defer f.Close()
+		o.Machine, o.Class = f.Machine, f.Class
+		data, err := os.ReadFile(like)
+		if err != nil {
+			return err
+		}
+		if f.Class == elf.ELFCLASS32 && len(data) >= 40 {
+			o.Flags = f.ByteOrder.Uint32(data[36:])
+		}
+	case machine == "arm":
+		o.Machine, o.Class, o.Flags = elf.EM_ARM, elf.ELFCLASS32, 0x05000000
+	case machine != "":
+		return usagef("unknown machine %q (have: arm)", machine)
+	default:
+		return usagef("give --like OBJ or --machine arm")
+	}
+	obj, err := patcher.ReserveObject(o)
+	if err != nil {
+		return err
+	}
+	return patcher.WriteFile(c.String("output"), obj, 0o644)
+}
+
+// linkCommand runs elfpatch-ld's link: the environment says how.
+//
+//	ELFPATCH_ARENA_SIZE  arena size reserved and patched (default 16K)
+//	ELFPATCH_PATCH=0     link only, leaving the image for a later elfpatch
+func linkCommand(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	sizeText := os.Getenv("ELFPATCH_ARENA_SIZE")
+	if sizeText == "" {
+		sizeText = "16K"
+	}
+	size, err := parseSize(sizeText)
+	if err != nil {
+		return usagef("ELFPATCH_ARENA_SIZE: %v", err)
+	}
+	cfg := linkwrap.Config{
+		ArenaSize: size,
+		Patch:     os.Getenv("ELFPATCH_PATCH") != "0",
+		Stdin:     c.App.Reader,
+		Stdout:    c.App.Writer,
+		Stderr:    c.App.ErrWriter,
+		PatchImage: func(path string, n uint64) error {
+			_, err := patchFile(path, path, patcher.Options{ArenaSize: n, SetSize: true}, false)
+			return err
+		},
+	}
+	code, err := linkwrap.Run(args, cfg)
+	if ue, ok := err.(*linkwrap.UsageError); ok {
+		return &usageError{ue.Msg}
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitStatus(code)
+	}
+	return nil
+}

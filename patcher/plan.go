@@ -1,0 +1,583 @@
+package patcher
+
+import (
+	"debug/elf"
+	"fmt"
+	"sort"
+	"strings"
+
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
+)
+
+// DefaultImports are the spellings bound without being asked for: the core
+// module's field name and its kebab-case component extern name.
+var DefaultImports = []string{"__cabi_arena_realloc", "cabi-arena-realloc"}
+
+// Symbols elfpatch defines, reads or documents.
+const (
+	allocSym   = "__cabi_arena_realloc"
+	trapHook   = "__cabi_arena_exhausted"
+	slotSym    = "__elfpatch_slot"
+	stateSym   = "__elfpatch_state"
+	arenaStart = "__elfpatch_arena_start"
+	arenaEnd   = "__elfpatch_arena_end"
+	arenaLimit = "__elfpatch_arena_limit"
+	arenaName  = ".arena"
+)
+
+// Options is what the user asked of a patch.
+type Options struct {
+	// ArenaSize is the arena's new size in bytes, when SetSize.
+	ArenaSize uint64
+	SetSize   bool
+	// Imports are spellings to bind besides DefaultImports.
+	Imports []string
+	// AllowUndefined lets other undefined symbols stay undefined.
+	AllowUndefined bool
+	// Variant forces an allocator variant instead of choosing one from the
+	// image's build attributes.
+	Variant string
+}
+
+// Plan is everything a patch will do, decided before a byte is written. It
+// is data: inspect and --dry-run print it, Apply carries it out.
+type Plan struct {
+	File    string `json:"file"`
+	Machine string `json:"machine"`
+	// Linker is who linked the image, as far as the addends of unresolved
+	// sites depend on it.
+	Linker string `json:"linker,omitempty"`
+	// Action summarises the patch: "bind", "resize", "unchanged" or
+	// "nothing to bind".
+	Action    string     `json:"action"`
+	Imports   []Import   `json:"imports"`
+	Sites     []Site     `json:"sites"`
+	Slot      *Slot      `json:"slot,omitempty"`
+	Arena     *Arena     `json:"arena,omitempty"`
+	State     *State     `json:"state,omitempty"`
+	Allocator *Allocator `json:"allocator,omitempty"`
+	Changes   []Change   `json:"changes"`
+
+	img  *Image
+	edit *edit
+}
+
+// Import is one symbol spelling elfpatch binds.
+type Import struct {
+	Name    string `json:"name"`
+	Symbol  int    `json:"symbol_index"`
+	Defined bool   `json:"defined"`
+	Value   uint64 `json:"value,omitempty"`
+	Sites   int    `json:"sites"`
+}
+
+// Site is one relocation that reaches an import.
+type Site struct {
+	Section string `json:"section"`
+	Offset  uint64 `json:"offset"`
+	Address uint64 `json:"address"`
+	Type    string `json:"type"`
+	Symbol  string `json:"symbol"`
+	Addend  int64  `json:"addend"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
+
+	fileOff uint64
+	bytes   []byte
+}
+
+// Slot is the code region reserved for the allocator.
+type Slot struct {
+	Address  uint64 `json:"address"`
+	Size     uint64 `json:"size"`
+	Section  string `json:"section"`
+	Used     uint64 `json:"used"`
+	fileOff  uint64
+	secIndex int
+}
+
+// Arena is the heap region.
+type Arena struct {
+	Address uint64 `json:"address"`
+	Size    uint64 `json:"size"`
+	NewSize uint64 `json:"new_size"`
+	// Max is the largest size the arena can take without relinking: the
+	// region reserved at link time.
+	Max uint64 `json:"max"`
+}
+
+// State is the allocator's zero-initialised word.
+type State struct {
+	Address uint64 `json:"address"`
+	Section string `json:"section"`
+}
+
+// Allocator is the code elfpatch binds the imports to.
+type Allocator struct {
+	Variant string `json:"variant"`
+	SHA256  string `json:"sha256,omitempty"`
+	Address uint64 `json:"address"`
+	Size    uint64 `json:"size"`
+	Thumb   bool   `json:"thumb,omitempty"`
+	// Linked is true when the image brought its own allocator.
+	Linked bool `json:"linked,omitempty"`
+}
+
+// Change is one thing the patch writes.
+type Change struct {
+	What       string `json:"what"`
+	FileOffset uint64 `json:"file_offset"`
+	Size       uint64 `json:"size"`
+}
+
+// target is what import sites are bound to.
+type target struct {
+	name  string
+	addr  uint64 // without the Thumb bit
+	size  uint64
+	thumb bool
+	shndx uint16
+}
+
+// NewPlan decides how to patch img.
+func NewPlan(img *Image, opts Options) (*Plan, error) {
+	if err := checkSupported(img); err != nil {
+		return nil, err
+	}
+	p := &Plan{File: img.Name, Machine: machineName(img.Machine), img: img, edit: newEdit()}
+
+	names, imports, order := findImports(img, opts)
+	for _, s := range imports {
+		p.Imports = append(p.Imports, importOf(s, order))
+	}
+	if len(imports) == 0 {
+		p.Action = "nothing to bind"
+		return p, nil
+	}
+
+	var errs Errors
+	tgt, err := p.chooseTarget(imports, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.AllowUndefined {
+		errs = append(errs, p.otherUndefined(names)...)
+	}
+
+	linkerHint := detectLinker(img)
+	needLinker := false
+	for _, r := range order {
+		if img.Syms[r.Sym].Undefined() {
+			needLinker = true
+		}
+	}
+	if needLinker {
+		p.Linker = linkerHint
+	}
+	movwProven := map[string]bool{}
+	var movts []*Reloc
+	for _, r := range order {
+		if elf.R_ARM(r.Type) == elf.R_ARM_THM_MOVT_ABS {
+			movts = append(movts, r)
+			continue
+		}
+		site, err := p.bindSite(r, tgt, linkerHint)
+		if err != nil {
+			errs = appendErr(errs, err)
+			continue
+		}
+		if elf.R_ARM(r.Type) == elf.R_ARM_THM_MOVW_ABS_NC {
+			movwProven[r.Target.Label()+"\x00"+img.Syms[r.Sym].Name] = true
+		}
+		p.Sites = append(p.Sites, site)
+	}
+	for _, r := range movts {
+		// A linked MOVT keeps only the high half of S + A: a zero field
+		// allows any addend in [0, 0x7fff]. The compiler gives the MOVW of
+		// the pair the same addend, so the pair's MOVW proves it zero.
+		if !movwProven[r.Target.Label()+"\x00"+img.Syms[r.Sym].Name] {
+			errs = append(errs, img.relocErr(r, "", "cannot prove the addend: a MOVT keeps only the high half of its value, and no MOVW against the same symbol in %s proves the low half", r.Target.Label()))
+			continue
+		}
+		site, err := p.bindSite(r, tgt, linkerHint)
+		if err != nil {
+			errs = appendErr(errs, err)
+			continue
+		}
+		p.Sites = append(p.Sites, site)
+	}
+	sort.Slice(p.Sites, func(i, j int) bool { return p.Sites[i].fileOff < p.Sites[j].fileOff })
+	if len(errs) > 0 {
+		return nil, errs
+	}
+
+	p.defineImports(imports, tgt)
+	p.decideAction()
+	return p, nil
+}
+
+func machineName(m elf.Machine) string {
+	return strings.TrimPrefix(m.String(), "EM_")
+}
+
+// checkSupported refuses what elfpatch cannot patch, before anything else.
+func checkSupported(img *Image) error {
+	if img.Order.String() != "LittleEndian" {
+		return errorf(img.Name, "big-endian images are not supported")
+	}
+	switch img.Type {
+	case elf.ET_EXEC:
+	case elf.ET_REL:
+		return errorf(img.Name, "relocatable objects (ET_REL) are not supported yet; link the image first")
+	case elf.ET_DYN:
+		return errorf(img.Name, "shared objects and position-independent executables (ET_DYN) are not supported")
+	default:
+		return errorf(img.Name, "unsupported ELF file type %v", img.Type)
+	}
+	if img.Machine != elf.EM_ARM || img.Class != elf.ELFCLASS32 {
+		return errorf(img.Name, "unsupported machine %s (%v)", machineName(img.Machine), img.Class)
+	}
+	for _, s := range img.Sections {
+		if s.Type == elf.SHT_DYNAMIC || s.Type == elf.SHT_DYNSYM {
+			return &Error{File: img.Name, Section: s.Label(), Msg: "dynamically linked images are not supported"}
+		}
+		if s.Type == elf.SHT_SYMTAB_SHNDX {
+			return &Error{File: img.Name, Section: s.Label(), Msg: "extended section indices (SHT_SYMTAB_SHNDX) are not supported"}
+		}
+	}
+	if img.Symtab == nil {
+		return errorf(img.Name, "no symbol table: the image was stripped; patch it before stripping")
+	}
+	return nil
+}
+
+// detectLinker says which linker wrote an executable, for the addends of
+// sites whose symbol it left undefined. LLD records itself in .comment;
+// GNU ld records nothing.
+func detectLinker(img *Image) string {
+	if c := img.SectionNamed(".comment"); c != nil && c.Type == elf.SHT_PROGBITS {
+		text := string(img.contents(c))
+		switch {
+		case strings.Contains(text, "Linker: LLD"):
+			return "LLD"
+		case strings.Contains(text, "mold "):
+			return "mold"
+		}
+	}
+	return "GNU ld"
+}
+
+// chooseTarget decides what the sites are bound to: the image's own
+// allocator when it links one, otherwise the built-in one, placed in the
+// slot.
+func (p *Plan) chooseTarget(imports []*Symbol, opts Options) (*target, error) {
+	img := p.img
+	slot, _ := p.findSlot()
+	if own := img.SymbolNamed(allocSym); own != nil && !own.Undefined() {
+		inSlot := slot != nil && own.Value&^1 >= slot.Address && own.Value&^1 < slot.Address+slot.Size
+		if !inSlot {
+			if own.Kind() != elf.STT_FUNC {
+				return nil, &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("defined at 0x%x but not as a function (%v)", own.Value, own.Kind())}
+			}
+			if opts.SetSize {
+				return nil, &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("the image links its own allocator at 0x%x; --arena-size cannot resize it", own.Value&^1)}
+			}
+			p.Allocator = &Allocator{Variant: "linked", Address: own.Value &^ 1, Size: own.Size, Thumb: own.Value&1 != 0, Linked: true}
+			return &target{name: allocSym, addr: own.Value &^ 1, size: own.Size, thumb: own.Value&1 != 0, shndx: own.Shndx}, nil
+		}
+	}
+	return p.injectAllocator(slot, opts)
+}
+
+// findSlot locates the code region the reserve object put in the image.
+func (p *Plan) findSlot() (*Slot, error) {
+	img := p.img
+	s := img.SymbolNamed(slotSym)
+	if s == nil || s.Undefined() {
+		return nil, errorf(img.Name, "no allocator slot: %s is not defined; link with elfpatch-ld, or with linkerscripts/arena.ld and the reserve object (see the README)", slotSym)
+	}
+	sec := img.SectionOf(s)
+	if sec == nil || sec.Type != elf.SHT_PROGBITS || sec.Flags&(elf.SHF_ALLOC|elf.SHF_EXECINSTR) != elf.SHF_ALLOC|elf.SHF_EXECINSTR {
+		return nil, &Error{File: img.Name, Symbol: slotSym, Msg: "is not in an executable section with contents"}
+	}
+	if s.Value < sec.Addr || s.Size == 0 || s.Size > sec.Size || s.Value-sec.Addr > sec.Size-s.Size {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Symbol: slotSym, Msg: fmt.Sprintf("0x%x+0x%x does not lie inside the section (0x%x+0x%x)", s.Value, s.Size, sec.Addr, sec.Size)}
+	}
+	if s.Value%4 != 0 {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Offset: s.Value - sec.Addr, HasOffset: true, Symbol: slotSym, Msg: "is not 4-byte aligned"}
+	}
+	slot := &Slot{Address: s.Value, Size: s.Size, Section: sec.Label(), fileOff: sec.Offset + (s.Value - sec.Addr), secIndex: sec.Index}
+	if !p.loaded(slot.fileOff, slot.Size) {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Symbol: slotSym, Msg: "is not inside a loadable segment"}
+	}
+	return slot, nil
+}
+
+// loaded reports whether the file bytes [off, off+n) are loaded by a
+// PT_LOAD segment.
+func (p *Plan) loaded(off, n uint64) bool {
+	for _, pr := range p.img.Progs {
+		if pr.Type == elf.PT_LOAD && off >= pr.Off && off-pr.Off <= pr.Filesz && n <= pr.Filesz-(off-pr.Off) {
+			return true
+		}
+	}
+	return false
+}
+
+// injectAllocator plans the built-in allocator: its variant, the slot it
+// goes into, the arena and the state it uses, and the bytes it becomes.
+func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
+	img := p.img
+	variant, err := chooseVariant(img, opts.Variant)
+	if err != nil {
+		return nil, err
+	}
+	if slot == nil {
+		if slot, err = p.findSlot(); err != nil {
+			return nil, err
+		}
+	}
+	arena, err := p.planArena(opts)
+	if err != nil {
+		return nil, err
+	}
+	state, err := p.findState()
+	if err != nil {
+		return nil, err
+	}
+	code, entry, err := linkAllocator(img, variant, slot.Address, map[string]uint64{
+		stateSym:   state.Address,
+		arenaStart: arena.Address,
+		arenaEnd:   arena.Address + arena.NewSize,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(code)) > slot.Size {
+		return nil, &Error{File: img.Name, Section: slot.Section, Offset: slot.Address, Symbol: slotSym,
+			Msg: fmt.Sprintf("the %s allocator needs %d bytes but the slot holds %d", variant.Name, len(code), slot.Size)}
+	}
+	slot.Used = uint64(len(code))
+	p.Slot, p.Arena, p.State = slot, arena, state
+	p.Allocator = &Allocator{Variant: variant.Name, SHA256: variant.SHA256, Address: slot.Address + entry.offset, Size: entry.size, Thumb: entry.thumb}
+
+	// The slot keeps its fill past the allocator, so a re-patch with a
+	// smaller allocator leaves no stale code behind.
+	fill := make([]byte, slot.Size)
+	copy(fill, code)
+	for i := len(code); i+1 < len(fill); i += 2 {
+		fill[i], fill[i+1] = thumbUDF[0], thumbUDF[1]
+	}
+	p.edit.patch(slot.fileOff, fill)
+	p.Changes = append(p.Changes, Change{What: fmt.Sprintf("allocator %s (%d bytes) into the slot at %s+0x%x", variant.Name, len(code), slot.Section, slot.Address-img.Sections[slot.secIndex].Addr), FileOffset: slot.fileOff, Size: slot.Size})
+	return &target{name: allocSym, addr: p.Allocator.Address, size: entry.size, thumb: entry.thumb, shndx: uint16(slot.secIndex)}, nil
+}
+
+// thumbUDF is the Thumb permanently undefined instruction (udf #0) that
+// fills the slot beyond the allocator.
+var thumbUDF = [2]byte{0x00, 0xde}
+
+// chooseVariant picks the allocator an image can run, from its ARM build
+// attributes: a Thumb-1-only core must never receive Thumb-2 code.
+func chooseVariant(img *Image, forced string) (arenablob.Variant, error) {
+	if forced != "" {
+		v, ok := arenablob.ByName(forced)
+		if !ok {
+			var names []string
+			for _, v := range arenablob.Variants() {
+				names = append(names, v.Name)
+			}
+			return v, errorf(img.Name, "unknown allocator variant %q (have: %s)", forced, strings.Join(names, ", "))
+		}
+		return v, nil
+	}
+	a := readARMAttributes(img)
+	if !a.present {
+		return arenablob.Variant{}, errorf(img.Name, "cannot tell which ARM architecture the image targets (no .ARM.attributes); name the allocator with --variant thumb2")
+	}
+	switch {
+	case a.cpuArch == cpuArchV7 && a.profile == 'M', a.cpuArch == cpuArchV7EM, a.cpuArch == cpuArchV8MMain, a.cpuArch == cpuArchV81MMain:
+		v, _ := arenablob.ByName("thumb2")
+		return v, nil
+	case a.cpuArch == cpuArchV6M, a.cpuArch == cpuArchV6SM, a.cpuArch == cpuArchV8MBase:
+		return arenablob.Variant{}, errorf(img.Name, "the image targets a Thumb-1 core (Tag_CPU_arch %d); elfpatch does not carry a Thumb-1 allocator yet", a.cpuArch)
+	}
+	return arenablob.Variant{}, errorf(img.Name, "the image targets ARM architecture Tag_CPU_arch %d, profile %q; elfpatch carries allocators for M-profile Thumb-2 only", a.cpuArch, rune(a.profile))
+}
+
+// planArena sizes the arena and proves the new size fits the region
+// reserved at link time.
+func (p *Plan) planArena(opts Options) (*Arena, error) {
+	img := p.img
+	sec := img.SectionNamed(arenaName)
+	if sec == nil {
+		return nil, errorf(img.Name, "no %s section: link with elfpatch-ld, or with linkerscripts/arena.ld and the reserve object (see the README)", arenaName)
+	}
+	if sec.Type != elf.SHT_NOBITS || sec.Flags&(elf.SHF_ALLOC|elf.SHF_WRITE) != elf.SHF_ALLOC|elf.SHF_WRITE {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: "is not a writable NOBITS section (place it with (NOLOAD) in RAM)"}
+	}
+	a := &Arena{Address: sec.Addr, Size: sec.Size, NewSize: sec.Size}
+	limit := sec.Addr + sec.Size
+	if s := img.SymbolNamed(arenaLimit); s != nil && !s.Undefined() {
+		if s.Value < limit {
+			return nil, &Error{File: img.Name, Section: sec.Label(), Symbol: arenaLimit, Msg: fmt.Sprintf("0x%x lies inside the arena (0x%x+0x%x)", s.Value, sec.Addr, sec.Size)}
+		}
+		limit = s.Value
+	}
+	for _, o := range img.Sections {
+		if o == sec || !o.Alloc() || o.Size == 0 {
+			continue
+		}
+		if o.Addr < limit && sec.Addr < o.Addr+o.Size {
+			return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("the region reserved for the arena (0x%x-0x%x) overlaps %s (0x%x-0x%x)", sec.Addr, limit, o.Label(), o.Addr, o.Addr+o.Size)}
+		}
+	}
+	a.Max = limit - sec.Addr
+	if opts.SetSize {
+		a.NewSize = opts.ArenaSize
+	}
+	if a.NewSize > a.Max {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("an arena of %d bytes does not fit: the region reserved at link time holds at most %d bytes (0x%x-0x%x); link with a larger reservation (ELFPATCH_ARENA_SIZE) to grow it", a.NewSize, a.Max, sec.Addr, limit)}
+	}
+	if a.NewSize != a.Size {
+		if err := p.resizeArena(sec, a); err != nil {
+			return nil, err
+		}
+	}
+	// The end symbol follows the arena; the limit symbol keeps the
+	// reservation, so the arena can grow back after it shrank.
+	p.setSymbol(arenaStart, sec.Addr, 0, uint16(sec.Index), elf.STT_NOTYPE)
+	p.setSymbol(arenaEnd, sec.Addr+a.NewSize, 0, uint16(sec.Index), elf.STT_NOTYPE)
+	p.setSymbol(arenaLimit, limit, 0, uint16(sec.Index), elf.STT_NOTYPE)
+	return a, nil
+}
+
+// resizeArena changes .arena's size and the memory size of a segment that
+// ends with it.
+func (p *Plan) resizeArena(sec *Section, a *Arena) error {
+	img := p.img
+	oldEnd, newEnd := sec.Addr+a.Size, sec.Addr+a.NewSize
+	p.edit.setShdr(sec.Index, shSize, a.NewSize)
+	p.Changes = append(p.Changes, Change{What: fmt.Sprintf("%s size 0x%x -> 0x%x", sec.Label(), a.Size, a.NewSize), FileOffset: img.shdrOff(sec.Index), Size: uint64(img.Shentsize)})
+	for _, pr := range img.Progs {
+		if pr.Type != elf.PT_LOAD || sec.Addr < pr.Vaddr || sec.Addr > pr.Vaddr+pr.Memsz {
+			continue
+		}
+		end := pr.Vaddr + pr.Memsz
+		switch {
+		case end == oldEnd:
+			if newEnd-pr.Vaddr < pr.Filesz {
+				return &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("segment %d would end before its file contents", pr.Index)}
+			}
+			p.edit.setPhdr(pr.Index, phMemsz, newEnd-pr.Vaddr)
+			p.Changes = append(p.Changes, Change{What: fmt.Sprintf("segment %d memory size 0x%x -> 0x%x", pr.Index, pr.Memsz, newEnd-pr.Vaddr), FileOffset: img.phdrOff(pr.Index), Size: uint64(img.Phentsize)})
+		case end < newEnd:
+			return &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("segment %d ends at 0x%x, inside the resized arena (0x%x-0x%x)", pr.Index, end, sec.Addr, newEnd)}
+		}
+	}
+	return nil
+}
+
+// bssBounds are the symbol pairs startup code commonly clears between.
+var bssBounds = [][2]string{
+	{"__bss_start__", "__bss_end__"},
+	{"_sbss", "_ebss"},
+	{"__bss_start", "__bss_end"},
+}
+
+// findState locates the allocator's state word and proves the image's
+// startup clears it.
+func (p *Plan) findState() (*State, error) {
+	img := p.img
+	s := img.SymbolNamed(stateSym)
+	if s == nil || s.Undefined() {
+		return nil, errorf(img.Name, "no allocator state: %s is not defined; link with elfpatch-ld, or with the reserve object (see the README)", stateSym)
+	}
+	sec := img.SectionOf(s)
+	if sec == nil || sec.Type != elf.SHT_NOBITS || sec.Flags&(elf.SHF_ALLOC|elf.SHF_WRITE) != elf.SHF_ALLOC|elf.SHF_WRITE {
+		return nil, &Error{File: img.Name, Symbol: stateSym, Msg: "is not in a zero-initialised (.bss) section, so a reset would not empty the arena"}
+	}
+	if s.Size < 4 || s.Value%4 != 0 {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Symbol: stateSym, Msg: "is not an aligned word"}
+	}
+	for _, pair := range bssBounds {
+		lo, hi := img.SymbolNamed(pair[0]), img.SymbolNamed(pair[1])
+		if lo == nil || hi == nil || lo.Undefined() || hi.Undefined() {
+			continue
+		}
+		if s.Value < lo.Value || s.Value+4 > hi.Value {
+			return nil, &Error{File: img.Name, Section: sec.Label(), Offset: s.Value - sec.Addr, HasOffset: true, Symbol: stateSym,
+				Msg: fmt.Sprintf("lies outside the range the startup clears, [%s, %s) = [0x%x, 0x%x), so a reset would not empty the arena; put *(.bss*) in the .bss output section", pair[0], pair[1], lo.Value, hi.Value)}
+		}
+	}
+	return &State{Address: s.Value, Section: sec.Label()}, nil
+}
+
+// otherUndefined lists undefined symbols the patch would leave behind,
+// each with its first use.
+func (p *Plan) otherUndefined(imports map[string]bool) Errors {
+	img := p.img
+	var errs Errors
+	for _, s := range img.Syms {
+		if s.Index == 0 || !s.Undefined() || s.Bind() != elf.STB_GLOBAL || imports[s.Name] || s.Name == "" {
+			continue
+		}
+		var use *Reloc
+		for _, r := range img.Relocs {
+			if int(r.Sym) == s.Index && r.Target.Alloc() {
+				use = r
+				break
+			}
+		}
+		if use != nil {
+			errs = append(errs, img.relocErr(use, "", "undefined symbol (use --allow-undefined to leave it)"))
+		} else {
+			errs = append(errs, &Error{File: img.Name, Symbol: s.Name, Msg: "undefined symbol (use --allow-undefined to leave it)"})
+		}
+	}
+	return errs
+}
+
+// defineImports turns every import spelling into a definition of the
+// allocator, and defines __cabi_arena_realloc when the image lacks it.
+func (p *Plan) defineImports(imports []*Symbol, tgt *target) {
+	value := tgt.addr
+	if tgt.thumb {
+		value |= 1
+	}
+	for _, s := range imports {
+		p.defineSymbol(s, value, tgt.size, tgt.shndx, elf.STT_FUNC)
+	}
+	p.setSymbol(allocSym, value, tgt.size, tgt.shndx, elf.STT_FUNC)
+}
+
+// decideAction names what the patch does, from the changes it makes.
+func (p *Plan) decideAction() {
+	img := p.img
+	out, err := p.render()
+	switch {
+	case err == nil && string(out) == string(img.Data):
+		p.Action = "unchanged"
+	case p.Arena != nil && p.Arena.NewSize != p.Arena.Size && p.allBound():
+		p.Action = "resize"
+	default:
+		p.Action = "bind"
+	}
+}
+
+func (p *Plan) allBound() bool {
+	for _, i := range p.Imports {
+		if !i.Defined {
+			return false
+		}
+	}
+	return true
+}
+
+// appendErr adds err to a list, keeping its location when it has one.
+func appendErr(l Errors, err error) Errors {
+	if e, ok := err.(*Error); ok {
+		return append(l, e)
+	}
+	return append(l, &Error{Msg: err.Error()})
+}

@@ -1,0 +1,91 @@
+package patcher
+
+import (
+	"debug/elf"
+
+	"github.com/pulseengine/elfpatch/relocs"
+)
+
+// Report is what inspect shows: the imports and their sites as the image
+// has them, and the plan of a patch, or the problems that would refuse one.
+type Report struct {
+	File     string   `json:"file"`
+	Machine  string   `json:"machine"`
+	Imports  []Import `json:"imports"`
+	Sites    []Site   `json:"sites"`
+	Plan     *Plan    `json:"plan,omitempty"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Inspect reports on img without changing anything.
+func Inspect(img *Image, opts Options) *Report {
+	r := &Report{File: img.Name, Machine: machineName(img.Machine), Imports: []Import{}, Sites: []Site{}}
+	_, imports, sites := findImports(img, opts)
+	for _, s := range imports {
+		r.Imports = append(r.Imports, importOf(s, sites))
+	}
+	for _, rel := range sites {
+		t := elf.R_ARM(rel.Type)
+		site := Site{Section: rel.Target.Label(), Address: rel.Offset, Type: relocTypeName(img.Machine, rel.Type), Symbol: img.Syms[rel.Sym].Name}
+		if secOff, fileOff, err := img.place(rel, armSiteSize(t)); err == nil {
+			site.Offset = secOff
+			if img.Machine == elf.EM_ARM {
+				site.Before = relocs.ARMDisasm(t, img.Data[fileOff:fileOff+armSiteSize(t)], rel.Offset)
+			}
+		}
+		r.Sites = append(r.Sites, site)
+	}
+	p, err := NewPlan(img, opts)
+	if err != nil {
+		r.Problems = append(r.Problems, splitLines(err)...)
+		return r
+	}
+	r.Plan = p
+	return r
+}
+
+func splitLines(err error) []string {
+	if l, ok := err.(Errors); ok {
+		var out []string
+		for _, e := range l {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+// findImports finds the import spellings opts asks for, their symbols, and
+// the relocations in loaded sections that use them.
+func findImports(img *Image, opts Options) (names map[string]bool, imports []*Symbol, sites []*Reloc) {
+	names = map[string]bool{}
+	for _, n := range append(append([]string{}, DefaultImports...), opts.Imports...) {
+		names[n] = true
+	}
+	for _, s := range img.Syms {
+		if s.Index == 0 || !names[s.Name] || s.Kind() == elf.STT_SECTION || s.Kind() == elf.STT_FILE {
+			continue
+		}
+		imports = append(imports, s)
+	}
+	for _, r := range img.Relocs {
+		if r.Sym == 0 || !names[img.Syms[r.Sym].Name] || !r.Target.Alloc() {
+			continue
+		}
+		sites = append(sites, r)
+	}
+	return names, imports, sites
+}
+
+func importOf(s *Symbol, sites []*Reloc) Import {
+	imp := Import{Name: s.Name, Symbol: s.Index, Defined: !s.Undefined()}
+	for _, r := range sites {
+		if int(r.Sym) == s.Index {
+			imp.Sites++
+		}
+	}
+	if imp.Defined {
+		imp.Value = s.Value
+	}
+	return imp
+}

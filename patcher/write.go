@@ -1,0 +1,355 @@
+package patcher
+
+import (
+	"debug/elf"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// edit collects what a plan writes: bytes overwritten in place, header
+// fields, and symbol table entries changed or added. render turns it into
+// the output file; nothing is written before the whole plan is made.
+type edit struct {
+	patches []patch
+	shdr    map[fieldKey]uint64
+	phdr    map[fieldKey]uint64
+	// syms are changed entries by index; added are appended in order.
+	syms  map[int]*Symbol
+	added []*Symbol
+}
+
+type patch struct {
+	off  uint64
+	data []byte
+}
+
+type fieldKey struct {
+	index int
+	field hdrField
+}
+
+type hdrField int
+
+// Header fields the patcher changes.
+const (
+	shOffset hdrField = iota
+	shSize
+	phMemsz
+)
+
+func newEdit() *edit {
+	return &edit{shdr: map[fieldKey]uint64{}, phdr: map[fieldKey]uint64{}, syms: map[int]*Symbol{}}
+}
+
+func (e *edit) patch(off uint64, data []byte) {
+	e.patches = append(e.patches, patch{off, append([]byte(nil), data...)})
+}
+
+func (e *edit) setShdr(i int, f hdrField, v uint64) { e.shdr[fieldKey{i, f}] = v }
+func (e *edit) setPhdr(i int, f hdrField, v uint64) { e.phdr[fieldKey{i, f}] = v }
+
+// symbol returns the symbol as the patch leaves it.
+func (p *Plan) symbol(name string) *Symbol {
+	for _, s := range p.edit.added {
+		if s.Name == name {
+			return s
+		}
+	}
+	s := p.img.SymbolNamed(name)
+	if s == nil {
+		return nil
+	}
+	if c, ok := p.edit.syms[s.Index]; ok {
+		return c
+	}
+	return s
+}
+
+// setSymbol defines name (a global) as given, adding it when the image
+// lacks it.
+func (p *Plan) setSymbol(name string, value, size uint64, shndx uint16, kind elf.SymType) {
+	if s := p.img.SymbolNamed(name); s != nil {
+		p.defineSymbol(s, value, size, shndx, kind)
+		return
+	}
+	for _, s := range p.edit.added {
+		if s.Name == name {
+			s.Value, s.Size, s.Shndx = value, size, shndx
+			s.Info = elf.ST_INFO(elf.ST_BIND(s.Info), kind)
+			return
+		}
+	}
+	p.edit.added = append(p.edit.added, &Symbol{
+		Index: len(p.img.Syms) + len(p.edit.added), Name: name, Value: value, Size: size,
+		Info: elf.ST_INFO(elf.STB_GLOBAL, kind), Shndx: shndx,
+	})
+}
+
+// defineSymbol makes an existing entry a definition, keeping its binding
+// and visibility.
+func (p *Plan) defineSymbol(s *Symbol, value, size uint64, shndx uint16, kind elf.SymType) {
+	c := *s
+	c.Value, c.Size, c.Shndx = value, size, shndx
+	c.Info = elf.ST_INFO(elf.ST_BIND(s.Info), kind)
+	if c == *s {
+		delete(p.edit.syms, s.Index)
+		return
+	}
+	p.edit.syms[s.Index] = &c
+}
+
+// shdrOff and phdrOff are the file offsets of header entries.
+func (img *Image) shdrOff(i int) uint64 { return img.Shoff + uint64(i)*uint64(img.Shentsize) }
+func (img *Image) phdrOff(i int) uint64 { return img.Phoff + uint64(i)*uint64(img.Phentsize) }
+
+// Apply produces the patched file's bytes.
+func (p *Plan) Apply() ([]byte, error) { return p.render() }
+
+// render builds the output: the input's bytes with the plan's edits. Only
+// the symbol and string tables may grow; when they do, they and whatever
+// non-loaded sections follow them are laid out again after the loaded
+// contents, and the section header table after them.
+func (p *Plan) render() ([]byte, error) {
+	img, e := p.img, p.edit
+	out := append([]byte(nil), img.Data...)
+	for _, pt := range e.patches {
+		if pt.off > uint64(len(out)) || uint64(len(pt.data)) > uint64(len(out))-pt.off {
+			return nil, atOffset(img.Name, pt.off, "internal error: patch of %d bytes past the end of the file", len(pt.data))
+		}
+		copy(out[pt.off:], pt.data)
+	}
+
+	contents := map[int][]byte{}
+	if len(e.syms) > 0 || len(e.added) > 0 {
+		symtab, strtab := p.renderSymbols()
+		contents[img.Symtab.Index] = symtab
+		if len(strtab) != int(img.Strtab.Size) {
+			contents[img.Strtab.Index] = strtab
+		}
+	}
+
+	shdr := map[fieldKey]uint64{}
+	for k, v := range e.shdr {
+		shdr[k] = v
+	}
+	shoff := img.Shoff
+	var grown []*Section
+	for i, c := range contents {
+		s := img.Sections[i]
+		if uint64(len(c)) == s.Size {
+			copy(out[s.Offset:], c)
+			continue
+		}
+		grown = append(grown, s)
+	}
+	if len(grown) > 0 {
+		var err error
+		out, shoff, err = p.relayout(out, grown, contents, shdr)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Headers: only the fields the plan changed are rewritten.
+	if shoff != img.Shoff {
+		if img.Class == elf.ELFCLASS64 {
+			img.Order.PutUint64(out[40:], shoff)
+		} else {
+			img.Order.PutUint32(out[32:], uint32(shoff))
+		}
+	}
+	for k, v := range shdr {
+		off := shoff + uint64(k.index)*uint64(img.Shentsize)
+		putField(img, out, off, shdrFieldOffset(img.Class, k.field), v)
+	}
+	for k, v := range e.phdr {
+		putField(img, out, img.phdrOff(k.index), phdrFieldOffset(img.Class, k.field), v)
+	}
+	return out, nil
+}
+
+// relayout rewrites the file from the first grown section on: every
+// section with contents from there is placed again, in the same order,
+// each at its alignment, then the section header table. Only sections no
+// segment loads may move.
+func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, shdr map[fieldKey]uint64) ([]byte, uint64, error) {
+	img := p.img
+	var loadEnd uint64 = img.Phoff + uint64(len(img.Progs))*uint64(img.Phentsize)
+	for _, pr := range img.Progs {
+		if e := pr.Off + pr.Filesz; e > loadEnd {
+			loadEnd = e
+		}
+	}
+	cut := uint64(len(out))
+	for _, s := range grown {
+		if s.Alloc() || s.Offset < loadEnd {
+			return nil, 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow: the section lies among loaded contents"}
+		}
+		if s.Offset < cut {
+			cut = s.Offset
+		}
+	}
+	var moving []*Section
+	for _, s := range img.Sections {
+		if s.FileSize() > 0 && s.Offset >= cut {
+			if s.Alloc() {
+				return nil, 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow the symbol table: a loaded section follows it in the file"}
+			}
+			moving = append(moving, s)
+		}
+	}
+	sort.SliceStable(moving, func(i, j int) bool { return moving[i].Offset < moving[j].Offset })
+	moveSHT := img.Shoff >= cut
+	sht := img.Data[img.Shoff : img.Shoff+uint64(len(img.Sections))*uint64(img.Shentsize)]
+
+	res := append([]byte(nil), out[:cut]...)
+	for _, s := range moving {
+		data, ok := contents[s.Index]
+		if !ok {
+			data = out[s.Offset : s.Offset+s.Size]
+		}
+		res = pad(res, s.Addralign)
+		if uint64(len(res)) != s.Offset {
+			shdr[fieldKey{s.Index, shOffset}] = uint64(len(res))
+		}
+		if uint64(len(data)) != s.Size {
+			shdr[fieldKey{s.Index, shSize}] = uint64(len(data))
+		}
+		res = append(res, data...)
+	}
+	shoff := img.Shoff
+	if moveSHT {
+		res = pad(res, map[elf.Class]uint64{elf.ELFCLASS32: 4, elf.ELFCLASS64: 8}[img.Class])
+		shoff = uint64(len(res))
+		res = append(res, sht...)
+	}
+	return res, shoff, nil
+}
+
+func pad(b []byte, align uint64) []byte {
+	if align <= 1 {
+		return b
+	}
+	for uint64(len(b))%align != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// renderSymbols encodes the symbol table with the plan's changes, and the
+// string table with the names of added symbols appended.
+func (p *Plan) renderSymbols() (symtab, strtab []byte) {
+	img, e := p.img, p.edit
+	ent := img.symEntSize()
+	symtab = append([]byte(nil), img.contents(img.Symtab)...)
+	strtab = append([]byte(nil), img.contents(img.Strtab)...)
+	for i, s := range e.syms {
+		putSymbol(img, symtab[uint64(i)*ent:], s)
+	}
+	for _, s := range e.added {
+		c := *s
+		c.NameOff = uint32(len(strtab))
+		strtab = append(append(strtab, s.Name...), 0)
+		buf := make([]byte, ent)
+		putSymbol(img, buf, &c)
+		symtab = append(symtab, buf...)
+	}
+	return symtab, strtab
+}
+
+func putSymbol(img *Image, b []byte, s *Symbol) {
+	o := img.Order
+	if img.Class == elf.ELFCLASS64 {
+		o.PutUint32(b[0:], s.NameOff)
+		b[4], b[5] = s.Info, s.Other
+		o.PutUint16(b[6:], s.Shndx)
+		o.PutUint64(b[8:], s.Value)
+		o.PutUint64(b[16:], s.Size)
+		return
+	}
+	o.PutUint32(b[0:], s.NameOff)
+	o.PutUint32(b[4:], uint32(s.Value))
+	o.PutUint32(b[8:], uint32(s.Size))
+	b[12], b[13] = s.Info, s.Other
+	o.PutUint16(b[14:], s.Shndx)
+}
+
+// fieldSpec is a header field's offset and width.
+type fieldSpec struct{ off, width uint64 }
+
+func shdrFieldOffset(c elf.Class, f hdrField) fieldSpec {
+	if c == elf.ELFCLASS64 {
+		return map[hdrField]fieldSpec{shOffset: {24, 8}, shSize: {32, 8}}[f]
+	}
+	return map[hdrField]fieldSpec{shOffset: {16, 4}, shSize: {20, 4}}[f]
+}
+
+func phdrFieldOffset(c elf.Class, f hdrField) fieldSpec {
+	if c == elf.ELFCLASS64 {
+		return map[hdrField]fieldSpec{phMemsz: {40, 8}}[f]
+	}
+	return map[hdrField]fieldSpec{phMemsz: {20, 4}}[f]
+}
+
+func putField(img *Image, out []byte, base uint64, f fieldSpec, v uint64) {
+	if f.width == 8 {
+		img.Order.PutUint64(out[base+f.off:], v)
+	} else {
+		img.Order.PutUint32(out[base+f.off:], uint32(v))
+	}
+}
+
+// WriteFile replaces path with data atomically: the bytes go to a
+// temporary file in the same directory, which is synced and then renamed
+// over path, so a killed process leaves either the old file or the new
+// one. The new file gets mode perm.
+func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".elfpatch-*")
+	if err != nil {
+		return fmt.Errorf("%s: cannot create a temporary file beside it: %w", path, unwrapPath(err))
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("%s: writing: %w", path, unwrapPath(err))
+	}
+	if err = tmp.Chmod(perm); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("%s: writing: %w", path, unwrapPath(err))
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("%s: writing: %w", path, unwrapPath(err))
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// unwrapPath drops the temporary file's name from an error, since the
+// message already names the file the user asked for.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	if le, ok := err.(*os.LinkError); ok {
+		return le.Err
+	}
+	return err
+}
