@@ -38,8 +38,9 @@ type Config struct {
 	// Patch is false for a link only: the image is left ready for a later
 	// elfpatch call.
 	Patch bool
-	// PatchImage patches the linked image in place.
-	PatchImage     func(path string, arenaSize uint64) error
+	// PatchImage patches the linked image in place, or with dryRun only
+	// checks that it could be patched.
+	PatchImage     func(path string, arenaSize uint64, dryRun bool) error
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -75,9 +76,9 @@ func Run(argv []string, cfg Config) (int, error) {
 		return run(argv, cfg)
 	}
 	out := outputPath(args)
-	target, err := detectTarget(args)
+	target, err := detectTarget(argv[0], args)
 	if err != nil {
-		return 1, err
+		return 2, err
 	}
 	obj, err := patcher.ReserveObject(patcher.ReserveOptions{
 		Machine: target.machine, Class: target.class, Flags: target.flags,
@@ -113,10 +114,12 @@ func Run(argv []string, cfg Config) (int, error) {
 	if code, err := run(cmd, cfg); code != 0 || err != nil {
 		return code, err
 	}
-	if !cfg.Patch {
-		return 0, nil
-	}
-	if err := cfg.PatchImage(out, cfg.ArenaSize); err != nil {
+	// An image that cannot be patched is a failed link: like a linker, the
+	// wrapper leaves no output behind, so no build system takes it for a
+	// finished one. A link only still checks, for the undefined symbols
+	// --unresolved-symbols=ignore-all let through.
+	if err := cfg.PatchImage(out, cfg.ArenaSize, !cfg.Patch); err != nil {
+		os.Remove(out)
 		return 1, err
 	}
 	return 0, nil
@@ -194,15 +197,15 @@ type targetInfo struct {
 	flags   uint32
 }
 
-// detectTarget reads the machine from the first ELF object among the
-// link's inputs (plain objects, or the first member of an archive), so the
-// reserve object matches them.
-func detectTarget(args []string) (targetInfo, error) {
+// detectTarget finds the machine the link is for, so that the reserve
+// object matches it: from the first ELF object among the inputs (or the
+// first member of an archive), else from the tool's name or a --target.
+func detectTarget(tool string, args []string) (targetInfo, error) {
 	for _, a := range args {
 		if strings.HasPrefix(a, "-") {
 			continue
 		}
-		data, err := os.ReadFile(a)
+		data, err := os.ReadFile(strings.TrimPrefix(a, "@"))
 		if err != nil {
 			continue
 		}
@@ -213,8 +216,24 @@ func detectTarget(args []string) (targetInfo, error) {
 			return t, nil
 		}
 	}
+	arm := targetInfo{machine: elf.EM_ARM, class: elf.ELFCLASS32, flags: eabiVer5}
+	if base := filepath.Base(tool); strings.HasPrefix(base, "arm-") || strings.HasPrefix(base, "thumb") {
+		return arm, nil
+	}
+	for i, a := range args {
+		t := strings.TrimPrefix(a, "--target=")
+		if a == "-target" && i+1 < len(args) {
+			t = args[i+1]
+		}
+		if strings.HasPrefix(t, "arm") || strings.HasPrefix(t, "thumb") {
+			return arm, nil
+		}
+	}
 	return targetInfo{}, &UsageError{"cannot tell the target: no ELF object or archive among the link's inputs"}
 }
+
+// eabiVer5 is EF_ARM_EABI_VER5, what every current ARM toolchain writes.
+const eabiVer5 = 0x05000000
 
 func objectTarget(data []byte) (targetInfo, bool) {
 	f, err := elf.NewFile(bytes.NewReader(data))

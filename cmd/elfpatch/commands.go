@@ -361,8 +361,8 @@ func linkCommand(c *cli.Context) error {
 		Stdin:     c.App.Reader,
 		Stdout:    c.App.Writer,
 		Stderr:    c.App.ErrWriter,
-		PatchImage: func(path string, n uint64) error {
-			_, err := patchFile(path, path, patcher.Options{ArenaSize: n, SetSize: true}, false)
+		PatchImage: func(path string, n uint64, dryRun bool) error {
+			_, err := patchFile(path, path, patcher.Options{ArenaSize: n, SetSize: true}, dryRun)
 			return err
 		},
 	}
