@@ -256,12 +256,13 @@ func checkSupported(img *Image) error {
 // GNU ld records nothing.
 func detectLinker(img *Image) string {
 	if c := img.SectionNamed(".comment"); c != nil && c.Type == elf.SHT_PROGBITS {
-		text := string(img.contents(c))
-		switch {
-		case strings.Contains(text, "Linker: LLD"):
-			return "LLD"
-		case strings.Contains(text, "mold "):
-			return "mold"
+		for _, s := range strings.Split(string(img.contents(c)), "\x00") {
+			switch {
+			case strings.HasPrefix(s, "Linker: ") && strings.Contains(s, "LLD"):
+				return "LLD"
+			case strings.HasPrefix(s, "mold "):
+				return "mold"
+			}
 		}
 	}
 	return "GNU ld"

@@ -1,0 +1,167 @@
+package patcher
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulseengine/elfpatch/linkerscripts"
+)
+
+// needTools skips a test when a tool is missing, except in CI, where a
+// missing tool is a failure.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed", tool)
+			}
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+}
+
+func runTool(t *testing.T, dir string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
+}
+
+// sitesAsm calls the import through every relocation type a Thumb-2
+// compiler emits for a function: BL, B.W, MOVW/MOVT, a literal-pool word,
+// a PC-relative word and a word in .data; under both spellings.
+const sitesAsm = `
+  .syntax unified
+  .cpu cortex-m3
+  .thumb
+  .section .text._start,"ax",%progbits
+  .global _start
+  .type _start, %function
+_start:
+  bl __cabi_arena_realloc
+  bl "cabi-arena-realloc"
+  movw r0, #:lower16:"cabi-arena-realloc"
+  movt r0, #:upper16:"cabi-arena-realloc"
+  ldr r1, =__cabi_arena_realloc
+  b.w "cabi-arena-realloc"
+  .ltorg
+  .section .rodata.rel,"a",%progbits
+  .word __cabi_arena_realloc - .
+  .data
+  .word "cabi-arena-realloc"
+  .bss
+  .word 0
+`
+
+// layoutScript is an ordinary Cortex-M script, its flash at FLASH.
+const layoutScript = `
+MEMORY { FLASH (rx) : ORIGIN = FLASHORIGIN, LENGTH = 1M
+         RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 256K }
+ENTRY(_start)
+SECTIONS {
+  .text : { *(.text*) *(.rodata*) } > FLASH
+  .data : { *(.data*) } > RAM AT > FLASH
+  .bss : { __bss_start__ = .; *(.bss*) *(COMMON) __bss_end__ = .; } > RAM
+}
+`
+
+type imageSpec struct {
+	asm       string
+	linker    string // "ld" (GNU) or "lld"
+	flash     string // FLASH origin, default 0x08000000
+	arenaSize uint64
+	script    string // replaces layoutScript
+	cpu       string // -mcpu for the assembler
+}
+
+// buildImage assembles spec.asm and links it as elfpatch-ld would: the
+// arena script first, the reserve object last, relocations kept and the
+// imports left undefined.
+func buildImage(t *testing.T, spec imageSpec) string {
+	t.Helper()
+	if spec.linker == "lld" {
+		needTools(t, "arm-none-eabi-as", "ld.lld")
+	} else {
+		needTools(t, "arm-none-eabi-as", "arm-none-eabi-ld")
+	}
+	dir := t.TempDir()
+	if spec.asm == "" {
+		spec.asm = sitesAsm
+	}
+	if spec.flash == "" {
+		spec.flash = "0x08000000"
+	}
+	if spec.arenaSize == 0 {
+		spec.arenaSize = 4096
+	}
+	if spec.script == "" {
+		spec.script = layoutScript
+	}
+	if spec.cpu == "" {
+		spec.cpu = "cortex-m3"
+	}
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	src := write("app.s", spec.asm)
+	script := write("app.ld", strings.ReplaceAll(spec.script, "FLASHORIGIN", spec.flash))
+	arena := write("arena.ld", string(linkerscripts.ArenaLD))
+	runTool(t, dir, "arm-none-eabi-as", "-mcpu="+spec.cpu, src, "-o", filepath.Join(dir, "app.o"))
+	obj, err := ReserveObject(ReserveOptions{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Flags: 0x05000000, ArenaSize: spec.arenaSize, SlotSize: DefaultSlotSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("reserve.o", string(obj))
+	out := filepath.Join(dir, "app.elf")
+	ld := "arm-none-eabi-ld"
+	if spec.linker == "lld" {
+		ld = "ld.lld"
+	}
+	runTool(t, dir, ld, "-T", arena, "-T", script, "--emit-relocs", "--unresolved-symbols=ignore-all",
+		"app.o", "reserve.o", "-o", out)
+	return out
+}
+
+func readImage(t *testing.T, path string) *Image {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Read(filepath.Base(path), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// patched plans and applies a patch and reads the result back.
+func patched(t *testing.T, img *Image, opts Options) (*Plan, *Image) {
+	t.Helper()
+	p, err := NewPlan(img, opts)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	out, err := p.Apply()
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	back, err := Read(img.Name, out)
+	if err != nil {
+		t.Fatalf("the patched image does not read back: %v", err)
+	}
+	return p, back
+}
