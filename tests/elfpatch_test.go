@@ -468,3 +468,25 @@ func TestHelpDescribesTheCommand(t *testing.T) {
 		}
 	}
 }
+
+// The README's first command patches examples/cortex-m3/app.elf. The image
+// must be what its build script makes from the sources next to it, and the
+// patched image must run.
+func TestExampleImageRebuildsByteForByteAndRuns(t *testing.T) {
+	requireTools(t, toolGCC, toolQEMU)
+	rebuilt := filepath.Join(t.TempDir(), "app.elf")
+	r := runCommand(t, []string{"ELFPATCH=" + elfpatchPath(t)}, repoPath(t, "examples/cortex-m3/build.sh"), rebuilt)
+	if r.code != 0 {
+		t.Fatalf("build.sh: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	shipped := repoPath(t, "examples/cortex-m3/app.elf")
+	if !sameFile(t, rebuilt, shipped) {
+		t.Fatal("examples/cortex-m3/app.elf is not what examples/cortex-m3/build.sh makes; rebuild it")
+	}
+	patched := filepath.Join(t.TempDir(), "app-patched.elf")
+	mustElfpatch(t, "--arena-size", "16K", "-o", patched, shipped)
+	requireRun(t, patched, "", exitPass,
+		"string at 0x20000000: hello from the arena",
+		"list at 0x20000018, grown in place, list[3] = 9",
+		"string moved to 0x20000118: hello from the arena")
+}
