@@ -302,3 +302,28 @@ func TestImagesWithNothingToBindAreLeftAlone(t *testing.T) {
 		}
 	}
 }
+
+// GNU ld gives an empty .data loaded from flash an empty segment at the
+// arena's start address; it does not end with the arena and must be left
+// alone when the arena is resized.
+func TestResizeLeavesAnEmptySegmentAtTheArenaStartAlone(t *testing.T) {
+	asm := strings.Replace(sitesAsm, "  .data\n  .word \"cabi-arena-realloc\"\n", "", 1)
+	img := readImage(t, buildImage(t, imageSpec{asm: asm, arenaSize: 8192}))
+	var empty *Prog
+	arena := img.SectionNamed(".arena")
+	for _, pr := range img.Progs {
+		if pr.Type == elf.PT_LOAD && pr.Memsz == 0 && pr.Vaddr == arena.Addr {
+			empty = pr
+		}
+	}
+	if empty == nil {
+		t.Fatal("the linker made no empty segment at the arena's start; the test needs one")
+	}
+	_, out := patched(t, img, Options{ArenaSize: 4096, SetSize: true})
+	if pr := out.Progs[empty.Index]; *pr != *empty {
+		t.Errorf("the empty segment changed: %+v -> %+v", *empty, *pr)
+	}
+	if out.SectionNamed(".arena").Size != 4096 {
+		t.Error("the arena was not resized")
+	}
+}

@@ -461,10 +461,13 @@ func (p *Plan) resizeArena(sec *Section, a *Arena) error {
 	p.edit.setShdr(sec.Index, shSize, a.NewSize)
 	p.Changes = append(p.Changes, Change{What: fmt.Sprintf("%s size 0x%x -> 0x%x", sec.Label(), a.Size, a.NewSize), FileOffset: img.shdrOff(sec.Index), Size: uint64(img.Shentsize)})
 	for _, pr := range img.Progs {
-		if pr.Type != elf.PT_LOAD || sec.Addr < pr.Vaddr || sec.Addr > pr.Vaddr+pr.Memsz {
+		// Only a segment that holds the arena's first byte (or, for an
+		// empty arena, ends where it starts) can end with it.
+		end := pr.Vaddr + pr.Memsz
+		holds := pr.Vaddr <= sec.Addr && (sec.Addr < end || a.Size == 0 && end == sec.Addr)
+		if pr.Type != elf.PT_LOAD || !holds {
 			continue
 		}
-		end := pr.Vaddr + pr.Memsz
 		switch {
 		case end == oldEnd:
 			if newEnd-pr.Vaddr < pr.Filesz {
