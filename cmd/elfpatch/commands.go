@@ -167,6 +167,9 @@ func summary(r *patchResult) string {
 	case "unchanged":
 		return fmt.Sprintf("%s: already bound, arena %d bytes; unchanged", p.File, p.Arena.NewSize)
 	}
+	if p.Action == "resize" {
+		return fmt.Sprintf("%s: arena %#x resized to %d bytes", r.Output, p.Arena.Address, p.Arena.NewSize)
+	}
 	var names []string
 	for _, i := range p.Imports {
 		names = append(names, i.Name)

@@ -5,7 +5,8 @@
 #   gnu   arm-none-eabi-as, arm-none-eabi-ld (GNU binutils 2.40)
 #   llvm  clang's integrated assembler, ld.lld (LLVM 14)
 #
-# Usage: ./gen.sh   (from any directory; writes sites.txt beside this script)
+# Usage: ./gen.sh [OUT]   (from any directory; writes OUT, by default
+# sites.txt beside this script; OUT must be an absolute path)
 set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -74,4 +75,4 @@ HEAD
 		rows $p "$tmp/$p-m.elf" "$tmp/$p-branches.o" "$tmp/$p-movw.o" "$tmp/$p-data.o"
 		rows $p "$tmp/$p-a.elf" "$tmp/$p-interwork.o"
 	done
-} >sites.txt
+} >"${1:-sites.txt}"
