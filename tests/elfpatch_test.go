@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -489,4 +490,40 @@ func TestExampleImageRebuildsByteForByteAndRuns(t *testing.T) {
 		"string at 0x20000000: hello from the arena",
 		"list at 0x20000018, grown in place, list[3] = 9",
 		"string moved to 0x20000118: hello from the arena")
+}
+
+// A patch killed at any moment leaves the image as it was or fully
+// patched, never a mixture: the output goes to a temporary file that is
+// renamed over the image only when complete.
+func TestAKilledPatchLeavesTheOldImageOrTheNewOne(t *testing.T) {
+	requireTools(t, toolGCC, toolLD)
+	linked := linkOnly(t, gccCompiler, "arm-none-eabi-ld", "16K", programOptions{})
+	orig := readFile(t, linked)
+	full := filepath.Join(t.TempDir(), "full.elf")
+	mustElfpatch(t, "-o", full, linked)
+	patched := readFile(t, full)
+	dir := t.TempDir()
+	work := filepath.Join(dir, "app.elf")
+	var before, after int
+	for i := 0; i < 60; i++ {
+		if err := os.WriteFile(work, orig, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(elfpatchPath(t), work)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i%20) * 250 * time.Microsecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		switch got := readFile(t, work); {
+		case bytes.Equal(got, orig):
+			before++
+		case bytes.Equal(got, patched):
+			after++
+		default:
+			t.Fatalf("trial %d: the image is neither the input nor the patched image", i)
+		}
+	}
+	t.Logf("killed patches: %d left the input, %d the patched image", before, after)
 }
