@@ -12,7 +12,6 @@ const (
 	tagFile             = 1
 	tagCPUArch          = 6
 	tagCPUArchProfile   = 7
-	tagARMISAUse        = 8
 	tagTHUMBISAUse      = 9
 	tagCompatibility    = 32
 	tagAlsoCompatibleWt = 65

@@ -389,27 +389,25 @@ func (img *Image) place(r *Reloc, size uint64) (secOff, fileOff uint64, err erro
 	secOff = r.Offset
 	if img.Type != elf.ET_REL {
 		if r.Offset < t.Addr {
-			return 0, 0, img.relocErr(r, "", "lies before its section %s at 0x%x", t.Label(), t.Addr)
+			return 0, 0, img.relocErr(r, "lies before its section %s at 0x%x", t.Label(), t.Addr)
 		}
 		secOff = r.Offset - t.Addr
 	}
 	if t.Type == elf.SHT_NOBITS || secOff > t.Size || size > t.Size-secOff {
-		return 0, 0, img.relocErr(r, "", "%d bytes at offset 0x%x lie outside %s (0x%x bytes)", size, secOff, t.Label(), t.Size)
+		return 0, 0, img.relocErr(r, "%d bytes at offset 0x%x lie outside %s (0x%x bytes)", size, secOff, t.Label(), t.Size)
 	}
 	return secOff, t.Offset + secOff, nil
 }
 
 // relocErr makes an Error about a relocation, naming its place, type and
-// symbol. typ overrides the type name when set.
-func (img *Image) relocErr(r *Reloc, typ string, format string, args ...any) *Error {
+// symbol.
+func (img *Image) relocErr(r *Reloc, format string, args ...any) *Error {
 	t := r.Target
 	off := r.Offset
 	if img.Type != elf.ET_REL && off >= t.Addr {
 		off -= t.Addr
 	}
-	if typ == "" {
-		typ = relocTypeName(img.Machine, r.Type)
-	}
+	typ := relocTypeName(img.Machine, r.Type)
 	name := ""
 	if int(r.Sym) < len(img.Syms) {
 		name = img.Syms[r.Sym].Name

@@ -54,7 +54,7 @@ func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string
 		t := elf.R_ARM(r.Type)
 		size := armSiteSize(t)
 		if r.Offset > uint64(len(code)) || size > uint64(len(code))-r.Offset {
-			return nil, entryInfo{}, obj.relocErr(r, "", "lies outside the code")
+			return nil, entryInfo{}, obj.relocErr(r, "lies outside the code")
 		}
 		loc := code[r.Offset : r.Offset+size]
 		sym := obj.Syms[r.Sym]
@@ -65,7 +65,7 @@ func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string
 			S = addr + sym.Value&^1
 			T = sym.Kind() == elf.STT_FUNC && sym.Value&1 != 0
 		case !sym.Undefined():
-			return nil, entryInfo{}, obj.relocErr(r, "", "refers to a symbol outside the allocator's code")
+			return nil, entryInfo{}, obj.relocErr(r, "refers to a symbol outside the allocator's code")
 		default:
 			if val, ok := syms[sym.Name]; ok {
 				S = val
@@ -83,14 +83,14 @@ func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string
 				copy(loc, thumbTrap)
 				continue
 			}
-			return nil, entryInfo{}, obj.relocErr(r, "", "the image does not define this symbol")
+			return nil, entryInfo{}, obj.relocErr(r, "the image does not define this symbol")
 		}
 		A, err := relocs.ARMAddend(t, loc)
 		if err != nil {
-			return nil, entryInfo{}, obj.relocErr(r, "", "%v", err)
+			return nil, entryInfo{}, obj.relocErr(r, "%v", err)
 		}
 		if err := relocs.ARMApply(t, loc, relocs.Values{S: S, A: A, P: addr + r.Offset, T: T}); err != nil {
-			return nil, entryInfo{}, obj.relocErr(r, "", "placed at %#x: %v", addr, err)
+			return nil, entryInfo{}, obj.relocErr(r, "placed at %#x: %v", addr, err)
 		}
 	}
 	if entry.offset >= uint64(len(code)) {

@@ -196,7 +196,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 		// allows any addend in [0, 0x7fff]. The compiler gives the MOVW of
 		// the pair the same addend, so the pair's MOVW proves it zero.
 		if !movwProven[r.Target.Label()+"\x00"+img.Syms[r.Sym].Name] {
-			errs = append(errs, img.relocErr(r, "", "cannot prove the addend: a MOVT keeps only the high half of its value, and no MOVW against the same symbol in %s proves the low half", r.Target.Label()))
+			errs = append(errs, img.relocErr(r, "cannot prove the addend: a MOVT keeps only the high half of its value, and no MOVW against the same symbol in %s proves the low half", r.Target.Label()))
 			continue
 		}
 		site, err := p.bindSite(r, tgt, linkerHint)
@@ -534,7 +534,7 @@ func (p *Plan) otherUndefined(imports map[string]bool) Errors {
 			}
 		}
 		if use != nil {
-			errs = append(errs, img.relocErr(use, "", "undefined symbol (use --allow-undefined to leave it)"))
+			errs = append(errs, img.relocErr(use, "undefined symbol (use --allow-undefined to leave it)"))
 		} else {
 			errs = append(errs, &Error{File: img.Name, Symbol: s.Name, Msg: "undefined symbol (use --allow-undefined to leave it)"})
 		}

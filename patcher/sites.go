@@ -94,7 +94,7 @@ func (p *Plan) bindSite(r *Reloc, tgt *target, linker string) (Site, error) {
 	t := elf.R_ARM(r.Type)
 	A, ok := armCanonicalAddend(t)
 	if !ok {
-		return Site{}, img.relocErr(r, "", "relocation type not supported at an import site")
+		return Site{}, img.relocErr(r, "relocation type not supported at an import site")
 	}
 	size := armSiteSize(t)
 	secOff, fileOff, err := img.place(r, size)
@@ -103,21 +103,21 @@ func (p *Plan) bindSite(r *Reloc, tgt *target, linker string) (Site, error) {
 	}
 	loc := img.Data[fileOff : fileOff+size]
 	if err := relocs.ARMCheck(t, loc); err != nil {
-		return Site{}, img.relocErr(r, "", "%v", err)
+		return Site{}, img.relocErr(r, "%v", err)
 	}
 	sym := img.Syms[r.Sym]
 	P := r.Offset
 	if sym.Undefined() {
 		want, err := armUnresolvedField(linker, t, A, P)
 		if err != nil {
-			return Site{}, img.relocErr(r, "", "cannot prove the addend: %v", err)
+			return Site{}, img.relocErr(r, "cannot prove the addend: %v", err)
 		}
 		field, err := relocs.ARMAddend(t, loc)
 		if err != nil {
-			return Site{}, img.relocErr(r, "", "%v", err)
+			return Site{}, img.relocErr(r, "%v", err)
 		}
 		if field != want {
-			return Site{}, img.relocErr(r, "", "cannot prove the addend: for addend %d to an undefined symbol %s leaves %#x in this field, but it holds %#x (%s)",
+			return Site{}, img.relocErr(r, "cannot prove the addend: for addend %d to an undefined symbol %s leaves %#x in this field, but it holds %#x (%s)",
 				A, linker, want, field, relocs.ARMDisasm(t, loc, P))
 		}
 	} else {
@@ -125,12 +125,12 @@ func (p *Plan) bindSite(r *Reloc, tgt *target, linker string) (Site, error) {
 		want := append([]byte(nil), loc...)
 		err := relocs.ARMApply(t, want, relocs.Values{S: S, A: A, P: P, T: T})
 		if err != nil || !bytes.Equal(want, loc) {
-			return Site{}, img.relocErr(r, "", "cannot prove the addend: the bytes (%s) are not what addend %d to %s at %#x gives", relocs.ARMDisasm(t, loc, P), A, sym.Name, sym.Value)
+			return Site{}, img.relocErr(r, "cannot prove the addend: the bytes (%s) are not what addend %d to %s at %#x gives", relocs.ARMDisasm(t, loc, P), A, sym.Name, sym.Value)
 		}
 	}
 	out := append([]byte(nil), loc...)
 	if err := relocs.ARMApply(t, out, relocs.Values{S: tgt.addr, A: A, P: P, T: tgt.thumb}); err != nil {
-		return Site{}, img.relocErr(r, "", "cannot reach %s at %#x: %v", tgt.name, tgt.addr, err)
+		return Site{}, img.relocErr(r, "cannot reach %s at %#x: %v", tgt.name, tgt.addr, err)
 	}
 	site := Site{
 		Section: r.Target.Label(), Offset: secOff, Address: P, Type: relocs.ARMTypeName(t), Symbol: sym.Name, Addend: A,

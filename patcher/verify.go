@@ -72,7 +72,7 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 			vs.Reaches = err == nil && bytes.Equal(want, loc) && relocs.ARMCheck(t, loc) == nil
 		}
 		if !vs.Reaches {
-			problem(img.relocErr(r, "", "does not reach the allocator: %s", vs.Instruction))
+			problem(img.relocErr(r, "does not reach the allocator: %s", vs.Instruction))
 		}
 		rep.Sites = append(rep.Sites, vs)
 	}

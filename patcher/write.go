@@ -50,23 +50,6 @@ func (e *edit) patch(off uint64, data []byte) {
 func (e *edit) setShdr(i int, f hdrField, v uint64) { e.shdr[fieldKey{i, f}] = v }
 func (e *edit) setPhdr(i int, f hdrField, v uint64) { e.phdr[fieldKey{i, f}] = v }
 
-// symbol returns the symbol as the patch leaves it.
-func (p *Plan) symbol(name string) *Symbol {
-	for _, s := range p.edit.added {
-		if s.Name == name {
-			return s
-		}
-	}
-	s := p.img.SymbolNamed(name)
-	if s == nil {
-		return nil
-	}
-	if c, ok := p.edit.syms[s.Index]; ok {
-		return c
-	}
-	return s
-}
-
 // setSymbol defines name (a global) as given, adding it when the image
 // lacks it.
 func (p *Plan) setSymbol(name string, value, size uint64, shndx uint16, kind elf.SymType) {

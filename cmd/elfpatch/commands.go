@@ -232,18 +232,28 @@ func printPlan(w io.Writer, p *patcher.Plan) {
 	}
 }
 
-func inspectCommand(c *cli.Context) error {
+// readCommandFile takes the FILE and the options of inspect and verify and
+// reads the image.
+func readCommandFile(c *cli.Context) (*patcher.Image, patcher.Options, error) {
 	file, err := oneFile(c)
 	if err != nil {
-		return err
+		return nil, patcher.Options{}, err
 	}
 	opts, err := options(c)
 	if err != nil {
-		return err
+		return nil, opts, err
 	}
 	img, _, err := load(file)
 	if err != nil {
-		return failJSON(c, file, err)
+		return nil, opts, failJSON(c, file, err)
+	}
+	return img, opts, nil
+}
+
+func inspectCommand(c *cli.Context) error {
+	img, opts, err := readCommandFile(c)
+	if err != nil {
+		return err
 	}
 	rep := patcher.Inspect(img, opts)
 	if c.Bool("json") {
@@ -272,18 +282,11 @@ func printInspect(w io.Writer, r *patcher.Report) {
 }
 
 func verifyCommand(c *cli.Context) error {
-	file, err := oneFile(c)
+	img, opts, err := readCommandFile(c)
 	if err != nil {
 		return err
 	}
-	opts, err := options(c)
-	if err != nil {
-		return err
-	}
-	img, _, err := load(file)
-	if err != nil {
-		return failJSON(c, file, err)
-	}
+	file := img.Name
 	rep, err := patcher.Verify(img, opts)
 	if err != nil {
 		return failJSON(c, file, err)
