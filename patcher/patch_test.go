@@ -357,3 +357,31 @@ func TestReaderAcceptsTheSynthCorpus(t *testing.T) {
 		}
 	}
 }
+
+// An image that links its own allocator gets the other spellings bound to
+// it, and nothing injected.
+func TestAnImagesOwnAllocatorReceivesTheOtherSpellings(t *testing.T) {
+	asm := strings.NewReplacer("bl __cabi_arena_realloc\n", "", "ldr r1, =__cabi_arena_realloc\n", "", ".word __cabi_arena_realloc - .\n", "").Replace(sitesAsm) + `
+  .text
+  .global __cabi_arena_realloc
+  .type __cabi_arena_realloc, %function
+__cabi_arena_realloc:
+  bx lr
+  .size __cabi_arena_realloc, .-__cabi_arena_realloc
+`
+	img := readImage(t, buildImage(t, imageSpec{asm: asm}))
+	own := img.SymbolNamed(allocSym)
+	p, out := patched(t, img, Options{})
+	if p.Allocator == nil || !p.Allocator.Linked || p.Allocator.Address != own.Value&^1 || p.Slot != nil {
+		t.Fatalf("allocator %+v, slot %+v; want the image's own at %#x and no slot", p.Allocator, p.Slot, own.Value&^1)
+	}
+	if kebab := out.SymbolNamed("cabi-arena-realloc"); kebab.Value != own.Value {
+		t.Errorf("cabi-arena-realloc = %#x, want %#x", kebab.Value, own.Value)
+	}
+	if rep, err := Verify(out, Options{}); err != nil || !rep.OK {
+		t.Errorf("verify: %v %v", err, rep.Problems)
+	}
+	if _, err := NewPlan(img, Options{ArenaSize: 4096, SetSize: true}); err == nil || !strings.Contains(err.Error(), "the image links its own allocator") {
+		t.Errorf("resizing a linked allocator: %v", err)
+	}
+}
