@@ -101,14 +101,19 @@ func Run(argv []string, cfg Config) (int, error) {
 		return 1, err
 	}
 
-	ldOpts := []string{"--emit-relocs", "--unresolved-symbols=ignore-all"}
-	if k == driver {
-		for i, o := range ldOpts {
-			ldOpts[i] = "-Wl," + o
+	// GNU ld applies arena.ld's INSERT to the scripts that follow it, so it
+	// must come first. A driver puts its own -T options after the objects
+	// and linker options, in front of which a user's -Wl,-T script would
+	// then stand; passed as a linker option at the very front, it stays
+	// first. -Xlinker rather than -Wl: a path may hold a comma.
+	ldOpts := []string{"-T", script, "--emit-relocs", "--unresolved-symbols=ignore-all"}
+	cmd := []string{argv[0]}
+	for _, o := range ldOpts {
+		if k == driver {
+			cmd = append(cmd, "-Xlinker")
 		}
+		cmd = append(cmd, o)
 	}
-	cmd := []string{argv[0], "-T", script}
-	cmd = append(cmd, ldOpts...)
 	cmd = append(cmd, args...)
 	cmd = append(cmd, reserve)
 	if code, err := run(cmd, cfg); code != 0 || err != nil {

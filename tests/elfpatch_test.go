@@ -527,3 +527,31 @@ func TestAKilledPatchLeavesTheOldImageOrTheNewOne(t *testing.T) {
 	}
 	t.Logf("killed patches: %d left the input, %d the patched image", before, after)
 }
+
+// However a driver's user names the script (-T, -Wl,-T, -Wl,--script=,
+// -Xlinker), elfpatch's arena.ld reaches GNU ld before it.
+func TestDriversGetTheArenaScriptFirstWhateverTheScriptOption(t *testing.T) {
+	requireTools(t, toolGCC, toolClang, toolLLD, toolQEMU)
+	script := linkerScript(t, scriptMPS2)
+	for _, cc := range []struct {
+		c      compiler
+		prefix []string
+	}{
+		{gccCompiler, []string{"-mcpu=cortex-m3", "-mthumb"}},
+		{clangCompiler, []string{"--target=thumbv7m-none-eabi", "-mcpu=cortex-m3", "-fuse-ld=lld"}},
+	} {
+		for _, spelling := range [][]string{
+			{"-T", script}, {"-Wl,-T," + script}, {"-Wl,--script=" + script}, {"-Xlinker", "-T", "-Xlinker", script},
+		} {
+			elf := filepath.Join(t.TempDir(), "app.elf")
+			args := append(append([]string{cc.c.Tool}, cc.prefix...), "-nostdlib")
+			args = append(append(args, spelling...), programObjects(t, cc.c, programOptions{})...)
+			args = append(args, "-o", elf)
+			r := runCommand(t, []string{"ELFPATCH=" + elfpatchPath(t), "ELFPATCH_ARENA_SIZE=8K"}, repoPath(t, "linkerscripts/elfpatch-ld"), args...)
+			if r.code != 0 {
+				t.Fatalf("%s with %v: exit %d\n%s%s", cc.c.Name, spelling, r.code, r.stdout, r.stderr)
+			}
+			requireRun(t, elf, "contract 8192", exitPass, "PASS contract")
+		}
+	}
+}
