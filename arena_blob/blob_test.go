@@ -3,10 +3,12 @@ package arenablob
 import (
 	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -19,38 +21,109 @@ func TestEmbeddedObjectsMatchRecordedHashes(t *testing.T) {
 	}
 }
 
-// The objects must be reproducible from their sources: rebuild them with the
-// pinned assembler and compare byte for byte.  CI installs the assembler; a
-// developer machine without it skips (with CI=true a missing tool fails).
-func TestRebuildReproducesEmbeddedObjects(t *testing.T) {
-	if _, err := exec.LookPath("arm-none-eabi-as"); err != nil {
+func TestVariantsStartWithThumb2AndHaveDistinctNames(t *testing.T) {
+	vs := Variants()
+	want := []string{"thumb2", "thumb1", "rv32c", "rv32", "aarch64", "x86_64"}
+	if len(vs) != len(want) {
+		t.Fatalf("have %d variants, want %d", len(vs), len(want))
+	}
+	seen := map[string]bool{}
+	for i, v := range vs {
+		if seen[v.Name] {
+			t.Errorf("two variants are called %q", v.Name)
+		}
+		seen[v.Name] = true
+		if v.Name != want[i] {
+			t.Errorf("variant %d is %q, want %q", i, v.Name, want[i])
+		}
+		if got, ok := ByName(v.Name); !ok || got.SHA256 != v.SHA256 {
+			t.Errorf("ByName(%q) does not find it", v.Name)
+		}
+		if v.Suits == "" || v.Source == "" || len(v.Object) == 0 {
+			t.Errorf("%s: incomplete entry", v.Name)
+		}
+		if _, err := os.Stat(v.Source); err != nil {
+			t.Errorf("%s: source: %v", v.Name, err)
+		}
+	}
+}
+
+// buildTools names, per variant, the tool build.sh runs and the environment
+// variable that replaces it (build.sh reads the same variables).
+var buildTools = map[string]struct{ env, def string }{
+	"thumb2":  {"ARM_AS", "arm-none-eabi-as"},
+	"thumb1":  {"ARM_AS", "arm-none-eabi-as"},
+	"rv32c":   {"RISCV_MC", "llvm-mc"},
+	"rv32":    {"RISCV_MC", "llvm-mc"},
+	"aarch64": {"AARCH64_AS", "aarch64-linux-gnu-as"},
+	"x86_64":  {"X86_64_AS", "as"},
+}
+
+// needTool finds a tool a test runs.  CI installs every tool; a developer
+// machine without one skips (with CI=true a missing tool fails).
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("arm-none-eabi-as is not installed: %v", err)
+			t.Fatalf("%s is not installed: %v", name, err)
 		}
-		t.Skip("arm-none-eabi-as is not installed")
+		t.Skipf("%s is not installed", name)
 	}
-	out := t.TempDir()
-	cmd := exec.Command("./build.sh", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build.sh: %v\n%s", err, msg)
-	}
+	return path
+}
+
+// The objects must be reproducible from their sources: rebuild each with its
+// pinned assembler and compare byte for byte.
+func TestRebuildReproducesEmbeddedObjects(t *testing.T) {
 	for _, v := range Variants() {
-		name := v.Name + ".o"
-		rebuilt, err := os.ReadFile(filepath.Join(out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(rebuilt, v.Object) {
-			t.Errorf("%s: rebuilt object differs from the embedded one", name)
-		}
+		t.Run(v.Name, func(t *testing.T) {
+			tool, ok := buildTools[v.Name]
+			if !ok {
+				t.Fatalf("no build tool recorded for %s", v.Name)
+			}
+			name := tool.def
+			if e := os.Getenv(tool.env); e != "" {
+				name = e
+			}
+			needTool(t, name)
+			out := t.TempDir()
+			cmd := exec.Command("./build.sh", out, v.Name)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("build.sh: %v\n%s", err, msg)
+			}
+			rebuilt, err := os.ReadFile(filepath.Join(out, v.Name+".o"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(rebuilt, v.Object) {
+				t.Errorf("%s.o: rebuilt object differs from the embedded one", v.Name)
+			}
+		})
 	}
 }
 
 func TestObjectsNameNoPath(t *testing.T) {
 	for _, v := range Variants() {
-		for _, bad := range []string{"/home/", "/tmp/", "/work/", "/usr/", ".S"} {
+		for _, bad := range []string{"/home/", "/tmp/", "/work/", "/usr/", "/root/", "/opt/", ".S"} {
 			if bytes.Contains(v.Object, []byte(bad)) {
 				t.Errorf("%s: object contains %q", v.Name, bad)
+			}
+		}
+		f, err := elf.NewFile(bytes.NewReader(v.Object))
+		if err != nil {
+			t.Errorf("%s: %v", v.Name, err)
+			continue
+		}
+		syms, _ := f.Symbols()
+		for _, s := range syms {
+			if elf.ST_TYPE(s.Info) == elf.STT_FILE {
+				t.Errorf("%s: has a file symbol %q", v.Name, s.Name)
+			}
+		}
+		for _, s := range f.Sections {
+			if strings.HasPrefix(s.Name, ".debug") || s.Name == ".comment" {
+				t.Errorf("%s: has section %s", v.Name, s.Name)
 			}
 		}
 	}

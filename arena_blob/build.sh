@@ -1,27 +1,83 @@
 #!/bin/sh
 # Rebuilds the allocator objects elfpatch embeds, byte for byte.
 #
-# The assembler is pinned: the objects in this directory were made by the
-# version named below with exactly these flags.  Another version may encode
+# The assemblers are pinned: the objects in this directory were made by the
+# versions named below with exactly these flags.  Another version may encode
 # the same source differently, so the script refuses to run with one (set
 # ELFPATCH_BLOB_ANY_AS=1 to build anyway, e.g. to see the difference).
-# The output names no path and carries no timestamp: the source has no .file
-# directive and no debug information is requested.
+# The output names no path and carries no timestamp: the sources have no
+# .file directive and no debug information is requested.
 #
-# Usage: arena_blob/build.sh [OUTDIR]    (default: arena_blob itself)
+# The RISC-V objects are made by llvm-mc, not GNU as: GNU as keeps a
+# relocation against a local label for every branch and jump, even with
+# relaxation off, and the allocator objects must refer to nothing but the
+# symbols elfpatch resolves.
+#
+# Usage: arena_blob/build.sh [OUTDIR [VARIANT...]]
+#   OUTDIR defaults to arena_blob itself; without VARIANTs all are built:
+#   thumb2 thumb1 rv32c rv32 aarch64 x86_64.
+# Each tool can be replaced through the environment (ARM_AS, RISCV_MC,
+# AARCH64_AS, X86_64_AS), e.g. to name a pinned version installed elsewhere.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here}
-AS=${ARM_AS:-arm-none-eabi-as}
-pinned="GNU assembler (2.40-2+18+b1) 2.40"
+if [ $# -gt 0 ]; then shift; fi
+variants=${*:-thumb2 thumb1 rv32c rv32 aarch64 x86_64}
 
-have=$("$AS" --version | head -n 1)
-if [ "$have" != "$pinned" ] && [ "${ELFPATCH_BLOB_ANY_AS:-}" != 1 ]; then
-    echo "build.sh: $AS is '$have'; the objects are pinned to '$pinned'" >&2
-    exit 1
-fi
+ARM_AS=${ARM_AS:-arm-none-eabi-as}
+RISCV_MC=${RISCV_MC:-llvm-mc}
+AARCH64_AS=${AARCH64_AS:-aarch64-linux-gnu-as}
+X86_64_AS=${X86_64_AS:-as}
+
+# pinned TOOL VERSION: refuse TOOL unless the first line of its --version
+# output is exactly VERSION.
+pinned() {
+    have=$("$1" --version | head -n 1)
+    if [ "$have" != "$2" ] && [ "${ELFPATCH_BLOB_ANY_AS:-}" != 1 ]; then
+        echo "build.sh: $1 is '$have'; the objects are pinned to '$2'" >&2
+        exit 1
+    fi
+}
 
 mkdir -p "$out"
 cd "$here"
-# thumb2: ARMv7-M and up (Thumb-2, no FPU needed).
-"$AS" -mcpu=cortex-m3 -mthumb -o "$out/thumb2.o" thumb2.S
+for v in $variants; do
+    case $v in
+    thumb2)
+        # ARMv7-M and up (Thumb-2, no FPU needed).
+        pinned "$ARM_AS" "GNU assembler (2.40-2+18+b1) 2.40"
+        "$ARM_AS" -mcpu=cortex-m3 -mthumb -o "$out/thumb2.o" thumb2.S
+        ;;
+    thumb1)
+        # ARMv6-M and ARMv8-M Baseline: the assembler rejects anything a
+        # Cortex-M0 cannot execute.
+        pinned "$ARM_AS" "GNU assembler (2.40-2+18+b1) 2.40"
+        "$ARM_AS" -mcpu=cortex-m0 -mthumb -o "$out/thumb1.o" thumb1.S
+        ;;
+    rv32c)
+        # RV32I + C (RV32IMC, RV32IMAC, RV32EC); relaxation off for good.
+        pinned "$RISCV_MC" "Debian LLVM version 14.0.6"
+        "$RISCV_MC" -triple=riscv32 -mattr=+c,-relax -filetype=obj \
+            -o "$out/rv32c.o" rv32.S
+        ;;
+    rv32)
+        # RV32I without C: not one compressed instruction.
+        pinned "$RISCV_MC" "Debian LLVM version 14.0.6"
+        "$RISCV_MC" -triple=riscv32 -mattr=-c,-relax -filetype=obj \
+            -o "$out/rv32.o" rv32.S
+        ;;
+    aarch64)
+        pinned "$AARCH64_AS" "GNU assembler (GNU Binutils for Debian) 2.40"
+        "$AARCH64_AS" -o "$out/aarch64.o" aarch64.S
+        ;;
+    x86_64)
+        # The host assembler; --64 makes any other host's assembler refuse.
+        pinned "$X86_64_AS" "GNU assembler (GNU Binutils for Debian) 2.40"
+        "$X86_64_AS" --64 -o "$out/x86_64.o" x86_64.S
+        ;;
+    *)
+        echo "build.sh: unknown variant '$v'" >&2
+        exit 2
+        ;;
+    esac
+done
