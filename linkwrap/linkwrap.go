@@ -35,6 +35,9 @@ import (
 type Config struct {
 	// ArenaSize is reserved at link time and given to the patch.
 	ArenaSize uint64
+	// SlotSize is the code slot reserved for the allocator and its
+	// veneers; 0 means the default.
+	SlotSize uint64
 	// Patch is false for a link only: the image is left ready for a later
 	// elfpatch call.
 	Patch bool
@@ -82,7 +85,7 @@ func Run(argv []string, cfg Config) (int, error) {
 	}
 	obj, err := patcher.ReserveObject(patcher.ReserveOptions{
 		Machine: target.machine, Class: target.class, Flags: target.flags,
-		ArenaSize: cfg.ArenaSize, SlotSize: patcher.DefaultSlotSize,
+		ArenaSize: cfg.ArenaSize, SlotSize: cfg.SlotSize,
 	})
 	if err != nil {
 		return 1, err

@@ -9,27 +9,26 @@ import (
 
 // entryInfo describes the allocator function inside its linked code.
 type entryInfo struct {
-	offset uint64 // from the start of the code, without the Thumb bit
+	offset uint64 // from the start of the code, without an ISA bit
 	size   uint64
 	thumb  bool
 }
 
-// thumbTrap replaces a call to an undefined weak symbol in allocator code:
-// two Thumb "udf #0", valid on every M-profile core. A linker would turn
-// such a call into a no-op; in an allocator the call is its trap hook, and
-// falling through a trap is never right.
-var thumbTrap = []byte{0x00, 0xde, 0x00, 0xde}
-
 // linkAllocator links an allocator object to run at addr inside img: the
 // bytes of its code section with every relocation applied. syms resolves
 // the symbols the allocator expects elfpatch to provide; anything else it
-// needs must be defined by the image, except weak references, whose calls
-// become traps.
-func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string]uint64) ([]byte, entryInfo, error) {
+// needs must be defined by the image, except weak references: a call to an
+// undefined weak symbol becomes the architecture's trap. A linker would
+// turn such a call into a no-op; in an allocator the call is its trap hook,
+// and falling through a trap is never right.
+func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms map[string]uint64) ([]byte, entryInfo, error) {
 	objName := "allocator " + v.Name
 	obj, err := Read(objName, v.Object)
 	if err != nil {
 		return nil, entryInfo{}, err
+	}
+	if obj.Machine != img.Machine || obj.Class != img.Class {
+		return nil, entryInfo{}, errorf(objName, "is for %s (%v), the image for %s (%v)", machineName(obj.Machine), obj.Class, machineName(img.Machine), img.Class)
 	}
 	fn := obj.SymbolNamed(allocSym)
 	if fn == nil || fn.Undefined() || fn.Kind() != elf.STT_FUNC {
@@ -45,14 +44,14 @@ func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string
 		}
 	}
 	code := append([]byte(nil), obj.contents(sec)...)
-	entry := entryInfo{offset: fn.Value &^ 1, size: fn.Size, thumb: fn.Value&1 != 0}
+	off, thumb := symbolAddress(a, fn)
+	entry := entryInfo{offset: off, size: fn.Size, thumb: thumb}
 
 	for _, r := range obj.Relocs {
-		if r.Target != sec {
+		if r.Target != sec || a.marker(r.Type) {
 			continue
 		}
-		t := elf.R_ARM(r.Type)
-		size := armSiteSize(t)
+		size := a.siteSize(r.Type)
 		if r.Offset > uint64(len(code)) || size > uint64(len(code))-r.Offset {
 			return nil, entryInfo{}, obj.relocErr(r, "lies outside the code")
 		}
@@ -62,8 +61,8 @@ func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string
 		var T bool
 		switch {
 		case obj.SectionOf(sym) == sec:
-			S = addr + sym.Value&^1
-			T = sym.Kind() == elf.STT_FUNC && sym.Value&1 != 0
+			S, T = symbolAddress(a, sym)
+			S += addr
 		case !sym.Undefined():
 			return nil, entryInfo{}, obj.relocErr(r, "refers to a symbol outside the allocator's code")
 		default:
@@ -71,25 +70,23 @@ func linkAllocator(img *Image, v arenablob.Variant, addr uint64, syms map[string
 				S = val
 				break
 			}
-			def := img.SymbolNamed(sym.Name)
-			if def != nil && !def.Undefined() {
-				S, T = def.Value&^1, def.Kind() == elf.STT_FUNC && def.Value&1 != 0
-				if def.Kind() == elf.STT_FUNC && !T {
-					return nil, entryInfo{}, &Error{File: img.Name, Symbol: sym.Name, Msg: "is ARM code; the allocator is Thumb code on a core without ARM state"}
-				}
+			if def := img.SymbolNamed(sym.Name); def != nil && !def.Undefined() {
+				S, T = symbolAddress(a, def)
 				break
 			}
-			if sym.Bind() == elf.STB_WEAK && t == rThmCall {
-				copy(loc, thumbTrap)
+			if delta, trap, ok := a.trapCall(r.Type); ok && sym.Bind() == elf.STB_WEAK && uint64(delta) <= r.Offset {
+				copy(code[r.Offset-uint64(delta):], trap)
 				continue
 			}
 			return nil, entryInfo{}, obj.relocErr(r, "the image does not define this symbol")
 		}
-		A, err := relocs.ARMAddend(t, loc)
-		if err != nil {
-			return nil, entryInfo{}, obj.relocErr(r, "%v", err)
+		A := r.Addend
+		if !a.rela() {
+			if A, err = a.implicitAddend(r.Type, loc); err != nil {
+				return nil, entryInfo{}, obj.relocErr(r, "%v", err)
+			}
 		}
-		if err := relocs.ARMApply(t, loc, relocs.Values{S: S, A: A, P: addr + r.Offset, T: T}); err != nil {
+		if err := a.apply(r.Type, loc, relocs.Values{S: S, A: A, P: addr + r.Offset, T: T}); err != nil {
 			return nil, entryInfo{}, obj.relocErr(r, "placed at %#x: %v", addr, err)
 		}
 	}

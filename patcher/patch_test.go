@@ -5,11 +5,14 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 	"github.com/pulseengine/elfpatch/relocs"
 )
 
@@ -19,7 +22,7 @@ import (
 func siteTarget(t *testing.T, img *Image, r *Reloc) uint64 {
 	t.Helper()
 	typ := elf.R_ARM(r.Type)
-	_, off, err := img.place(r, armSiteSize(typ))
+	_, off, err := img.place(r, armArch{}.siteSize(uint32(typ)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +181,7 @@ func TestTheAllocatorReadsTheArenaBoundsAndState(t *testing.T) {
 			t.Errorf("literal %d = %#x, want %#x", i, got, w)
 		}
 	}
-	if !bytes.Equal(out.Data[p.Slot.fileOff+0x6c:p.Slot.fileOff+0x70], thumbTrap) {
+	if !bytes.Equal(out.Data[p.Slot.fileOff+0x6c:p.Slot.fileOff+0x70], armTrapThumb) {
 		t.Errorf("the trap call was not turned into udf: % x", out.Data[p.Slot.fileOff+0x6c:p.Slot.fileOff+0x70])
 	}
 }
@@ -236,16 +239,74 @@ func TestASiteWhoseBytesCannotBeProvenIsRefused(t *testing.T) {
 	}
 }
 
-func TestAThumb1ImageIsRefused(t *testing.T) {
+// A core without Thumb-2 must never receive a Thumb-2 instruction: an
+// ARMv6-M image gets the Thumb-1 allocator, and llvm-objdump, told the core
+// is ARMv6-M, decodes every instruction injected, none of them 32-bit but
+// BL, MRS and MSR.
+func TestAThumb1ImageReceivesOnlyARMv6MInstructions(t *testing.T) {
+	needTools(t, "llvm-objdump")
 	asm := strings.Replace(sitesAsm, ".cpu cortex-m3", ".cpu cortex-m0", 1)
 	asm = strings.Replace(asm, "  movw r0, #:lower16:\"cabi-arena-realloc\"\n  movt r0, #:upper16:\"cabi-arena-realloc\"\n", "", 1)
 	asm = strings.Replace(asm, "  b.w \"cabi-arena-realloc\"\n", "", 1)
 	img := readImage(t, buildImage(t, imageSpec{asm: asm, cpu: "cortex-m0"}))
-	_, err := NewPlan(img, Options{})
-	if err == nil || !strings.Contains(err.Error(), "Thumb-1 core") {
-		t.Fatalf("got %v", err)
+	p, out := patched(t, img, Options{})
+	if p.Allocator.Variant != "thumb1" {
+		t.Fatalf("an ARMv6-M image got the %s allocator", p.Allocator.Variant)
+	}
+	code := injectedCode(t, "thumb1", p.Slot.Address)
+	path := filepath.Join(t.TempDir(), "out.elf")
+	if err := WriteFile(path, out.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := runTool(t, ".", "llvm-objdump", "-d", "--triple=thumbv6m-none-eabi",
+		"--start-address="+hex(code.start), "--stop-address="+hex(code.end), path)
+	insns := 0
+	insnLine := regexp.MustCompile(`^\s*[0-9a-f]+:\s+((?:[0-9a-f]{2} )+)\s*(.*)$`)
+	for _, line := range strings.Split(text, "\n") {
+		m := insnLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		insns++
+		size, mnemonic := len(strings.Fields(m[1])), strings.Fields(m[2])
+		if len(mnemonic) == 0 || strings.Contains(line, "<unknown>") {
+			t.Errorf("not an ARMv6-M instruction: %s", line)
+			continue
+		}
+		if size == 4 && mnemonic[0] != "bl" && mnemonic[0] != "mrs" && mnemonic[0] != "msr" {
+			t.Errorf("a 32-bit instruction ARMv6-M lacks: %s", line)
+		}
+	}
+	if insns < 40 {
+		t.Fatalf("only %d instructions disassembled:\n%s", insns, text)
 	}
 }
+
+// codeRange is where an allocator's instructions lie once injected: from
+// the slot to its first data mapping symbol ($d), its literal pool.
+type codeRange struct{ start, end uint64 }
+
+func injectedCode(t *testing.T, variant string, slot uint64) codeRange {
+	t.Helper()
+	v, ok := arenablob.ByName(variant)
+	if !ok {
+		t.Fatalf("no %s allocator", variant)
+	}
+	obj, err := Read(variant, v.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := obj.SymbolNamed(allocSym)
+	end := slot + fn.Size
+	for _, s := range obj.Syms {
+		if s.Name == "$d" && slot+s.Value < end {
+			end = slot + s.Value
+		}
+	}
+	return codeRange{slot, end}
+}
+
+func hex(v uint64) string { return fmt.Sprintf("%#x", v) }
 
 func TestStateOutsideTheClearedBssIsRefused(t *testing.T) {
 	script := strings.Replace(layoutScript, "*(.bss*)", "*(.bss)", 1)
@@ -372,8 +433,11 @@ __cabi_arena_realloc:
 	img := readImage(t, buildImage(t, imageSpec{asm: asm}))
 	own := img.SymbolNamed(allocSym)
 	p, out := patched(t, img, Options{})
-	if p.Allocator == nil || !p.Allocator.Linked || p.Allocator.Address != own.Value&^1 || p.Slot != nil {
-		t.Fatalf("allocator %+v, slot %+v; want the image's own at %#x and no slot", p.Allocator, p.Slot, own.Value&^1)
+	if p.Allocator == nil || !p.Allocator.Linked || p.Allocator.Address != own.Value&^1 {
+		t.Fatalf("allocator %+v; want the image's own at %#x", p.Allocator, own.Value&^1)
+	}
+	if slot := img.SymbolNamed(slotSym); !bytes.Equal(img.Data[p.Slot.fileOff:p.Slot.fileOff+slot.Size], out.Data[p.Slot.fileOff:p.Slot.fileOff+slot.Size]) {
+		t.Error("something was injected into the slot")
 	}
 	if kebab := out.SymbolNamed("cabi-arena-realloc"); kebab.Value != own.Value {
 		t.Errorf("cabi-arena-realloc = %#x, want %#x", kebab.Value, own.Value)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 )
 
 // DefaultImports are the spellings bound without being asked for: the core
@@ -59,7 +57,12 @@ type Plan struct {
 	Changes   []Change   `json:"changes"`
 
 	img  *Image
+	arch arch
 	edit *edit
+	// slotCode is the linked allocator, veneers what follows it in the
+	// slot; finishSlot writes them.
+	slotCode []byte
+	veneers  []placedVeneer
 }
 
 // Import is one symbol spelling elfpatch binds.
@@ -141,10 +144,11 @@ type target struct {
 
 // NewPlan decides how to patch img.
 func NewPlan(img *Image, opts Options) (*Plan, error) {
-	if err := checkSupported(img); err != nil {
+	a, err := checkSupported(img)
+	if err != nil {
 		return nil, err
 	}
-	p := &Plan{File: img.Name, Machine: machineName(img.Machine), img: img, edit: newEdit()}
+	p := &Plan{File: img.Name, Machine: machineName(img.Machine), img: img, arch: a, edit: newEdit()}
 
 	names, imports, order := findImports(img, opts)
 	for _, s := range imports {
@@ -174,29 +178,37 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	if needLinker {
 		p.Linker = linkerHint
 	}
-	movwProven := map[string]bool{}
-	var movts []*Reloc
+	// High halves are proven after the low halves they pair with.
+	proven := map[string]bool{}
+	key := func(r *Reloc, t uint32) string {
+		return fmt.Sprintf("%s\x00%s\x00%d", r.Target.Label(), img.Syms[r.Sym].Name, t)
+	}
+	var highs []*Reloc
 	for _, r := range order {
-		if elf.R_ARM(r.Type) == elf.R_ARM_THM_MOVT_ABS {
-			movts = append(movts, r)
+		if a.marker(r.Type) {
 			continue
+		}
+		if hp, ok := a.(halfPairs); ok {
+			if _, high := hp.lowHalfOf(r.Type); high {
+				highs = append(highs, r)
+				continue
+			}
 		}
 		site, err := p.bindSite(r, tgt, linkerHint)
 		if err != nil {
 			errs = appendErr(errs, err)
 			continue
 		}
-		if elf.R_ARM(r.Type) == elf.R_ARM_THM_MOVW_ABS_NC {
-			movwProven[r.Target.Label()+"\x00"+img.Syms[r.Sym].Name] = true
-		}
+		proven[key(r, r.Type)] = true
 		p.Sites = append(p.Sites, site)
 	}
-	for _, r := range movts {
+	for _, r := range highs {
 		// A linked MOVT keeps only the high half of S + A: a zero field
 		// allows any addend in [0, 0x7fff]. The compiler gives the MOVW of
 		// the pair the same addend, so the pair's MOVW proves it zero.
-		if !movwProven[r.Target.Label()+"\x00"+img.Syms[r.Sym].Name] {
-			errs = append(errs, img.relocErr(r, "cannot prove the addend: a MOVT keeps only the high half of its value, and no MOVW against the same symbol in %s proves the low half", r.Target.Label()))
+		low, _ := a.(halfPairs).lowHalfOf(r.Type)
+		if !proven[key(r, low)] {
+			errs = append(errs, img.relocErr(r, "cannot prove the addend: a %s keeps only the high half of its value, and no %s against the same symbol in %s proves the low half", a.typeName(r.Type), a.typeName(low), r.Target.Label()))
 			continue
 		}
 		site, err := p.bindSite(r, tgt, linkerHint)
@@ -210,6 +222,9 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if err := p.finishSlot(); err != nil {
+		return nil, err
+	}
 
 	p.defineImports(imports, tgt)
 	p.decideAction()
@@ -220,35 +235,37 @@ func machineName(m elf.Machine) string {
 	return strings.TrimPrefix(m.String(), "EM_")
 }
 
-// checkSupported refuses what elfpatch cannot patch, before anything else.
-func checkSupported(img *Image) error {
+// checkSupported refuses what elfpatch cannot patch, before anything else,
+// and returns the image's architecture.
+func checkSupported(img *Image) (arch, error) {
 	if img.Order.String() != "LittleEndian" {
-		return errorf(img.Name, "big-endian images are not supported")
+		return nil, errorf(img.Name, "big-endian images are not supported")
 	}
 	switch img.Type {
 	case elf.ET_EXEC:
 	case elf.ET_REL:
-		return errorf(img.Name, "relocatable objects (ET_REL) are not supported yet; link the image first")
+		return nil, errorf(img.Name, "relocatable objects (ET_REL) are not supported yet; link the image first")
 	case elf.ET_DYN:
-		return errorf(img.Name, "shared objects and position-independent executables (ET_DYN) are not supported")
+		return nil, errorf(img.Name, "shared objects and position-independent executables (ET_DYN) are not supported")
 	default:
-		return errorf(img.Name, "unsupported ELF file type %v", img.Type)
+		return nil, errorf(img.Name, "unsupported ELF file type %v", img.Type)
 	}
-	if img.Machine != elf.EM_ARM || img.Class != elf.ELFCLASS32 {
-		return errorf(img.Name, "unsupported machine %s (%v)", machineName(img.Machine), img.Class)
+	a, err := archOf(img)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range img.Sections {
 		if s.Type == elf.SHT_DYNAMIC || s.Type == elf.SHT_DYNSYM {
-			return &Error{File: img.Name, Section: s.Label(), Msg: "dynamically linked images are not supported"}
+			return nil, &Error{File: img.Name, Section: s.Label(), Msg: "dynamically linked images are not supported"}
 		}
 		if s.Type == elf.SHT_SYMTAB_SHNDX {
-			return &Error{File: img.Name, Section: s.Label(), Msg: "extended section indices (SHT_SYMTAB_SHNDX) are not supported"}
+			return nil, &Error{File: img.Name, Section: s.Label(), Msg: "extended section indices (SHT_SYMTAB_SHNDX) are not supported"}
 		}
 	}
 	if img.Symtab == nil {
-		return errorf(img.Name, "no symbol table: the image was stripped; patch it before stripping")
+		return nil, errorf(img.Name, "no symbol table: the image was stripped; patch it before stripping")
 	}
-	return nil
+	return a, nil
 }
 
 // detectLinker says which linker wrote an executable, for the addends of
@@ -275,16 +292,19 @@ func (p *Plan) chooseTarget(imports []*Symbol, opts Options) (*target, error) {
 	img := p.img
 	slot, _ := p.findSlot()
 	if own := img.SymbolNamed(allocSym); own != nil && !own.Undefined() {
-		inSlot := slot != nil && own.Value&^1 >= slot.Address && own.Value&^1 < slot.Address+slot.Size
+		addr, _ := symbolAddress(p.arch, own)
+		inSlot := slot != nil && addr >= slot.Address && addr < slot.Address+slot.Size
 		if !inSlot {
+			p.Slot = slot // veneers may go there
 			if own.Kind() != elf.STT_FUNC {
 				return nil, &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("defined at 0x%x but not as a function (%v)", own.Value, own.Kind())}
 			}
 			if opts.SetSize {
 				return nil, &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("the image links its own allocator at 0x%x; --arena-size cannot resize it", own.Value&^1)}
 			}
-			p.Allocator = &Allocator{Variant: "linked", Address: own.Value &^ 1, Size: own.Size, Thumb: own.Value&1 != 0, Linked: true}
-			return &target{name: allocSym, addr: own.Value &^ 1, size: own.Size, thumb: own.Value&1 != 0, shndx: own.Shndx}, nil
+			addr, thumb := symbolAddress(p.arch, own)
+			p.Allocator = &Allocator{Variant: "linked", Address: addr, Size: own.Size, Thumb: thumb, Linked: true}
+			return &target{name: allocSym, addr: addr, size: own.Size, thumb: thumb, shndx: own.Shndx}, nil
 		}
 	}
 	return p.injectAllocator(slot, opts)
@@ -329,7 +349,7 @@ func (p *Plan) loaded(off, n uint64) bool {
 // goes into, the arena and the state it uses, and the bytes it becomes.
 func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 	img := p.img
-	variant, err := chooseVariant(img, opts.Variant)
+	variant, err := p.arch.variant(img, opts.Variant)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +366,7 @@ func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	code, entry, err := linkAllocator(img, variant, slot.Address, map[string]uint64{
+	code, entry, err := linkAllocator(img, p.arch, variant, slot.Address, map[string]uint64{
 		stateSym:   state.Address,
 		arenaStart: arena.Address,
 		arenaEnd:   arena.Address + arena.NewSize,
@@ -354,56 +374,9 @@ func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	if uint64(len(code)) > slot.Size {
-		return nil, &Error{File: img.Name, Section: slot.Section, Offset: slot.Address, Symbol: slotSym,
-			Msg: fmt.Sprintf("the %s allocator needs %d bytes but the slot holds %d", variant.Name, len(code), slot.Size)}
-	}
-	slot.Used = uint64(len(code))
-	p.Slot, p.Arena, p.State = slot, arena, state
+	p.Slot, p.Arena, p.State, p.slotCode = slot, arena, state, code
 	p.Allocator = &Allocator{Variant: variant.Name, SHA256: variant.SHA256, Address: slot.Address + entry.offset, Size: entry.size, Thumb: entry.thumb}
-
-	// The slot keeps its fill past the allocator, so a re-patch with a
-	// smaller allocator leaves no stale code behind.
-	fill := make([]byte, slot.Size)
-	copy(fill, code)
-	for i := len(code); i+1 < len(fill); i += 2 {
-		fill[i], fill[i+1] = thumbUDF[0], thumbUDF[1]
-	}
-	p.edit.patch(slot.fileOff, fill)
-	p.Changes = append(p.Changes, Change{What: fmt.Sprintf("allocator %s (%d bytes) into the slot at %s+0x%x", variant.Name, len(code), slot.Section, slot.Address-img.Sections[slot.secIndex].Addr), FileOffset: slot.fileOff, Size: slot.Size})
 	return &target{name: allocSym, addr: p.Allocator.Address, size: entry.size, thumb: entry.thumb, shndx: uint16(slot.secIndex)}, nil
-}
-
-// thumbUDF is the Thumb permanently undefined instruction (udf #0) that
-// fills the slot beyond the allocator.
-var thumbUDF = [2]byte{0x00, 0xde}
-
-// chooseVariant picks the allocator an image can run, from its ARM build
-// attributes: a Thumb-1-only core must never receive Thumb-2 code.
-func chooseVariant(img *Image, forced string) (arenablob.Variant, error) {
-	if forced != "" {
-		v, ok := arenablob.ByName(forced)
-		if !ok {
-			var names []string
-			for _, v := range arenablob.Variants() {
-				names = append(names, v.Name)
-			}
-			return v, errorf(img.Name, "unknown allocator variant %q (have: %s)", forced, strings.Join(names, ", "))
-		}
-		return v, nil
-	}
-	a := readARMAttributes(img)
-	if !a.present {
-		return arenablob.Variant{}, errorf(img.Name, "cannot tell which ARM architecture the image targets (no .ARM.attributes); name the allocator with --variant thumb2")
-	}
-	switch {
-	case a.cpuArch == cpuArchV7 && a.profile == 'M', a.cpuArch == cpuArchV7EM, a.cpuArch == cpuArchV8MMain, a.cpuArch == cpuArchV81MMain:
-		v, _ := arenablob.ByName("thumb2")
-		return v, nil
-	case a.cpuArch == cpuArchV6M, a.cpuArch == cpuArchV6SM, a.cpuArch == cpuArchV8MBase:
-		return arenablob.Variant{}, errorf(img.Name, "the image targets a Thumb-1 core (Tag_CPU_arch %d); elfpatch does not carry a Thumb-1 allocator yet", a.cpuArch)
-	}
-	return arenablob.Variant{}, errorf(img.Name, "the image targets ARM architecture Tag_CPU_arch %d, profile %q; elfpatch carries allocators for M-profile Thumb-2 only", a.cpuArch, rune(a.profile))
 }
 
 // planArena sizes the arena and proves the new size fits the region
@@ -436,6 +409,9 @@ func (p *Plan) planArena(opts Options) (*Arena, error) {
 	a.Max = limit - sec.Addr
 	if opts.SetSize {
 		a.NewSize = opts.ArenaSize
+	}
+	if bits := p.arch.pointerBits(); bits < 64 && limit > 1<<bits {
+		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("the arena (0x%x-0x%x) lies above the allocator's %d-bit pointers; place it below 0x%x", sec.Addr, limit, bits, uint64(1)<<bits)}
 	}
 	if a.NewSize > a.Max {
 		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("an arena of %d bytes does not fit: the region reserved at link time holds at most %d bytes (0x%x-0x%x); link with a larger reservation (ELFPATCH_ARENA_SIZE) to grow it", a.NewSize, a.Max, sec.Addr, limit)}

@@ -2,8 +2,6 @@ package patcher
 
 import (
 	"debug/elf"
-
-	"github.com/pulseengine/elfpatch/relocs"
 )
 
 // Report is what inspect shows: the imports and their sites as the image
@@ -24,13 +22,13 @@ func Inspect(img *Image, opts Options) *Report {
 	for _, s := range imports {
 		r.Imports = append(r.Imports, importOf(s, sites))
 	}
+	a, aerr := archOf(img)
 	for _, rel := range sites {
-		t := elf.R_ARM(rel.Type)
 		site := Site{Section: rel.Target.Label(), Address: rel.Offset, Type: relocTypeName(img.Machine, rel.Type), Symbol: img.Syms[rel.Sym].Name}
-		if secOff, fileOff, err := img.place(rel, armSiteSize(t)); err == nil {
-			site.Offset = secOff
-			if img.Machine == elf.EM_ARM {
-				site.Before = relocs.ARMDisasm(t, img.Data[fileOff:fileOff+armSiteSize(t)], rel.Offset)
+		if aerr == nil {
+			if pl, err := img.placeOf(a, rel); err == nil {
+				site.Offset = pl.secOff
+				site.Before = a.disasm(rel.Type, pl.loc, pl.before, pl.P)
 			}
 		}
 		r.Sites = append(r.Sites, site)

@@ -11,7 +11,7 @@ import (
 // user's zero-initialised .bss; an input object can, because the user's own
 // script already collects *(.bss*) and *(.text*). It holds:
 //
-//	.text.elfpatch.slot   the code slot, filled with udf (swept into .text)
+//	.text.elfpatch.slot   the code slot, filled with traps (swept into .text)
 //	.bss.elfpatch.state   the allocator's one word of state (into .bss)
 //	.arena                the heap, NOBITS, placed by arena.ld
 //
@@ -21,50 +21,56 @@ import (
 // ReserveOptions describe a reserve object.
 type ReserveOptions struct {
 	// Machine, Class and Flags must match the objects of the link; Flags is
-	// copied from them (the ARM EABI version and float ABI bits).
+	// copied from them (the ARM EABI version and float ABI bits, RISC-V's
+	// RVC and float ABI bits).
 	Machine elf.Machine
 	Class   elf.Class
 	Flags   uint32
 	// ArenaSize is how many bytes the link reserves for the arena: the
 	// largest size later patches can give it.
 	ArenaSize uint64
-	// SlotSize is how many bytes of code the slot holds.
+	// SlotSize is how many bytes of code the slot holds; 0 means
+	// DefaultSlotSize.
 	SlotSize uint64
 }
 
-// DefaultSlotSize is the slot an ARM link reserves: the Thumb-2 allocator
-// and room to spare for a larger one.
-const DefaultSlotSize = 192
+// DefaultSlotSize is the slot a link reserves: room for the largest
+// built-in allocator and a few veneers.
+const DefaultSlotSize = 256
 
 // ReserveObject builds the reserve object.
 func ReserveObject(o ReserveOptions) ([]byte, error) {
-	if o.Machine != elf.EM_ARM || o.Class != elf.ELFCLASS32 {
-		return nil, fmt.Errorf("no reserve object for machine %s (%v) yet", machineName(o.Machine), o.Class)
+	a, ok := archFor(o.Machine, o.Class)
+	if !ok {
+		return nil, fmt.Errorf("no reserve object for machine %s (%v)", machineName(o.Machine), o.Class)
 	}
-	if o.SlotSize == 0 || o.SlotSize%4 != 0 {
-		return nil, fmt.Errorf("slot size %d is not a positive multiple of 4", o.SlotSize)
+	if o.SlotSize == 0 {
+		o.SlotSize = DefaultSlotSize
 	}
-	if o.ArenaSize > 1<<32-1 {
-		return nil, fmt.Errorf("an arena of %d bytes does not fit a 32-bit address space", o.ArenaSize)
+	if o.SlotSize%8 != 0 {
+		return nil, fmt.Errorf("slot size %d is not a multiple of 8", o.SlotSize)
 	}
-	slot := make([]byte, o.SlotSize)
-	for i := 0; i+1 < len(slot); i += 2 {
-		slot[i], slot[i+1] = thumbUDF[0], thumbUDF[1]
+	if o.ArenaSize > 1<<a.pointerBits()-1 {
+		return nil, fmt.Errorf("an arena of %d bytes does not fit the allocator's %d-bit pointers", o.ArenaSize, a.pointerBits())
 	}
-	w := &objWriter{order: binary.LittleEndian}
-	w.section(".text.elfpatch.slot", elf.SHT_PROGBITS, elf.SHF_ALLOC|elf.SHF_EXECINSTR, 8, slot, 0)
+	w := &objWriter{class: o.Class, order: binary.LittleEndian}
+	w.section(".text.elfpatch.slot", elf.SHT_PROGBITS, elf.SHF_ALLOC|elf.SHF_EXECINSTR, a.slotAlign(), a.fill(o.SlotSize), 0)
 	w.section(".bss.elfpatch.state", elf.SHT_NOBITS, elf.SHF_ALLOC|elf.SHF_WRITE, 4, nil, 4)
 	w.section(arenaName, elf.SHT_NOBITS, elf.SHF_ALLOC|elf.SHF_WRITE, 8, nil, o.ArenaSize)
-	// $t marks the slot as Thumb code for disassemblers.
-	w.symbol("$t", 0, 0, elf.STB_LOCAL, elf.STT_NOTYPE, 1)
+	// The object needs no executable stack; saying so keeps GNU ld quiet.
+	w.section(".note.GNU-stack", elf.SHT_PROGBITS, 0, 1, []byte{}, 0)
+	if m := a.mappingSymbol(); m != "" {
+		w.symbol(m, 0, 0, elf.STB_LOCAL, elf.STT_NOTYPE, 1)
+	}
 	w.symbol(slotSym, 0, o.SlotSize, elf.STB_GLOBAL, elf.STT_NOTYPE, 1)
 	w.symbol(stateSym, 0, 4, elf.STB_GLOBAL, elf.STT_OBJECT, 2)
 	return w.bytes(o.Machine, o.Flags), nil
 }
 
-// objWriter writes a little-endian ELF32 relocatable object with a few
-// sections and symbols, laid out in order.
+// objWriter writes a little-endian relocatable object with a few sections
+// and symbols, laid out in order.
 type objWriter struct {
+	class elf.Class
 	order binary.ByteOrder
 	secs  []objSection
 	syms  []objSymbol
@@ -103,26 +109,38 @@ func (w *objWriter) symbol(name string, value, size uint64, b elf.SymBind, t elf
 }
 
 func (w *objWriter) bytes(m elf.Machine, flags uint32) []byte {
-	o := w.order
+	o, is64 := w.order, w.class == elf.ELFCLASS64
+	ehsize, shentsize, symsize, word := 52, 40, 16, uint64(4)
+	if is64 {
+		ehsize, shentsize, symsize, word = 64, 64, 24, 8
+	}
 	strtab := []byte{0}
-	symtab := make([]byte, 16)
+	symtab := make([]byte, symsize)
 	firstGlobal := uint32(len(w.syms) + 1)
 	for i, s := range w.syms {
 		if s.bind != elf.STB_LOCAL && firstGlobal > uint32(i+1) {
 			firstGlobal = uint32(i + 1)
 		}
-		e := make([]byte, 16)
+		e := make([]byte, symsize)
 		o.PutUint32(e[0:], uint32(len(strtab)))
-		o.PutUint32(e[4:], uint32(s.value))
-		o.PutUint32(e[8:], uint32(s.size))
-		e[12] = elf.ST_INFO(s.bind, s.typ)
-		o.PutUint16(e[14:], s.shndx)
+		info := elf.ST_INFO(s.bind, s.typ)
+		if is64 {
+			e[4] = info
+			o.PutUint16(e[6:], s.shndx)
+			o.PutUint64(e[8:], s.value)
+			o.PutUint64(e[16:], s.size)
+		} else {
+			o.PutUint32(e[4:], uint32(s.value))
+			o.PutUint32(e[8:], uint32(s.size))
+			e[12] = info
+			o.PutUint16(e[14:], s.shndx)
+		}
 		symtab = append(symtab, e...)
 		strtab = append(append(strtab, s.name...), 0)
 	}
 	n := uint32(len(w.secs))
 	secs := append(append([]objSection{}, w.secs...),
-		objSection{name: ".symtab", typ: elf.SHT_SYMTAB, align: 4, data: symtab, link: n + 2, info: firstGlobal, ent: 16},
+		objSection{name: ".symtab", typ: elf.SHT_SYMTAB, align: word, data: symtab, link: n + 2, info: firstGlobal, ent: uint64(symsize)},
 		objSection{name: ".strtab", typ: elf.SHT_STRTAB, align: 1, data: strtab},
 	)
 	shstrtab := []byte{0}
@@ -135,47 +153,62 @@ func (w *objWriter) bytes(m elf.Machine, flags uint32) []byte {
 	shstrtab = append(append(shstrtab, ".shstrtab"...), 0)
 	secs = append(secs, objSection{name: ".shstrtab", typ: elf.SHT_STRTAB, align: 1, data: shstrtab})
 
-	out := make([]byte, 52)
+	out := make([]byte, ehsize)
 	offs := make([]uint64, len(secs))
 	for i, s := range secs {
-		if s.typ == elf.SHT_NOBITS {
-			offs[i] = uint64(len(out))
-			continue
+		if s.typ != elf.SHT_NOBITS {
+			out = pad(out, s.align)
 		}
-		out = pad(out, s.align)
 		offs[i] = uint64(len(out))
 		out = append(out, s.data...)
 	}
-	out = pad(out, 4)
+	out = pad(out, word)
 	shoff := uint64(len(out))
-	out = append(out, make([]byte, 40)...)
+	out = append(out, make([]byte, shentsize)...)
 	for i, s := range secs {
-		h := make([]byte, 40)
-		o.PutUint32(h[0:], names[i])
-		o.PutUint32(h[4:], uint32(s.typ))
-		o.PutUint32(h[8:], uint32(s.flags))
-		o.PutUint32(h[16:], uint32(offs[i]))
+		h := make([]byte, shentsize)
 		size := s.size
 		if s.typ != elf.SHT_NOBITS {
 			size = uint64(len(s.data))
 		}
-		o.PutUint32(h[20:], uint32(size))
-		o.PutUint32(h[24:], s.link)
-		o.PutUint32(h[28:], s.info)
-		o.PutUint32(h[32:], uint32(s.align))
-		o.PutUint32(h[36:], uint32(s.ent))
+		o.PutUint32(h[0:], names[i])
+		o.PutUint32(h[4:], uint32(s.typ))
+		if is64 {
+			o.PutUint64(h[8:], uint64(s.flags))
+			o.PutUint64(h[24:], offs[i])
+			o.PutUint64(h[32:], size)
+			o.PutUint32(h[40:], s.link)
+			o.PutUint32(h[44:], s.info)
+			o.PutUint64(h[48:], s.align)
+			o.PutUint64(h[56:], s.ent)
+		} else {
+			o.PutUint32(h[8:], uint32(s.flags))
+			o.PutUint32(h[16:], uint32(offs[i]))
+			o.PutUint32(h[20:], uint32(size))
+			o.PutUint32(h[24:], s.link)
+			o.PutUint32(h[28:], s.info)
+			o.PutUint32(h[32:], uint32(s.align))
+			o.PutUint32(h[36:], uint32(s.ent))
+		}
 		out = append(out, h...)
 	}
 	copy(out, elf.ELFMAG)
-	out[4], out[5], out[6] = byte(elf.ELFCLASS32), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)
+	out[4], out[5], out[6] = byte(w.class), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT)
 	o.PutUint16(out[16:], uint16(elf.ET_REL))
 	o.PutUint16(out[18:], uint16(m))
 	o.PutUint32(out[20:], uint32(elf.EV_CURRENT))
-	o.PutUint32(out[32:], uint32(shoff))
-	o.PutUint32(out[36:], flags)
-	o.PutUint16(out[40:], 52)
-	o.PutUint16(out[46:], 40)
-	o.PutUint16(out[48:], uint16(len(secs)+1))
-	o.PutUint16(out[50:], uint16(len(secs)))
+	tail := out[24:]
+	if is64 {
+		o.PutUint64(tail[16:], shoff) // e_shoff; e_entry and e_phoff stay 0
+		tail = tail[24:]
+	} else {
+		o.PutUint32(tail[8:], uint32(shoff))
+		tail = tail[12:]
+	}
+	o.PutUint32(tail[0:], flags)
+	o.PutUint16(tail[4:], uint16(ehsize))
+	o.PutUint16(tail[10:], uint16(shentsize))
+	o.PutUint16(tail[12:], uint16(len(secs)+1))
+	o.PutUint16(tail[14:], uint16(len(secs)))
 	return out
 }

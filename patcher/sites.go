@@ -8,138 +8,178 @@ import (
 	"github.com/pulseengine/elfpatch/relocs"
 )
 
-// An import site is a relocation the linker applied against a symbol it
-// could not resolve. ARM uses REL: the addend lives in the relocated bytes,
-// and after the link those bytes hold the linker's result instead, mixed
-// with whatever value the linker gave the undefined symbol. elfpatch does
-// not guess the addend from those bytes. It takes the addend a compiler
-// gives a reference to a function (the PC bias, -4, for Thumb branches;
-// zero for data and MOVW/MOVT), works out what the linker that made the
-// image writes for that addend, and proceeds only when the bytes are
-// exactly that. Anything else is refused with the site named.
+// An import site is a relocation a linker applied against a symbol it could
+// not resolve. On a RELA architecture the entry still carries its addend,
+// and elfpatch only has to compute the field again with the allocator as
+// the symbol. On a REL architecture (ARM) the addend was in the bytes the
+// linker overwrote: the arch proves it, or the site is refused.
 
-// armCanonicalAddend is the addend compilers and assemblers give each
-// relocation type when it refers to a function.
-func armCanonicalAddend(t elf.R_ARM) (int64, bool) {
-	switch t {
-	case rThmCall, elf.R_ARM_THM_JUMP24, elf.R_ARM_THM_JUMP19, elf.R_ARM_THM_JUMP11:
-		return -4, true
-	case elf.R_ARM_ABS32, elf.R_ARM_REL32, elf.R_ARM_THM_MOVW_ABS_NC, elf.R_ARM_THM_MOVT_ABS:
-		return 0, true
-	}
-	return 0, false
+// halfPairs is implemented by REL architectures whose high-half
+// relocations (ARM MOVT) keep too little of their value to prove an addend
+// alone: the low half of the pair (MOVW) proves it.
+type halfPairs interface {
+	lowHalfOf(high uint32) (low uint32, ok bool)
 }
 
-// armSiteSize is how many bytes a relocation type changes.
-func armSiteSize(t elf.R_ARM) uint64 {
-	if t == elf.R_ARM_THM_JUMP11 {
-		return 2
-	}
-	return 4
+// dependentSites is implemented by architectures where a relocation takes
+// its value from another place (RISC-V PCREL_LO12 names the auipc whose
+// PCREL_HI20 it completes): when the import site moves, they move with it.
+type dependentSites interface {
+	dependents(img *Image, hi *Reloc) []*Reloc
+	applyDependent(t uint32, loc []byte, hiValue int64) error
+	// hiValue is the pc-relative value a high part at P encodes for S+A.
+	hiValue(S uint64, A int64, P uint64) int64
 }
 
-// armUnresolvedField is the value a linker leaves in the field of a
-// relocation of type t, with addend A at address P, whose symbol it could
-// not resolve.
-//
-// GNU ld gives the symbol the value 0 and writes S + A - P truncated to the
-// field without a range check. LLD resolves it as it resolves an undefined
-// weak symbol: data to 0, a branch to the next instruction.
-func armUnresolvedField(linker string, t elf.R_ARM, A int64, P uint64) (int64, error) {
-	var v int64
-	switch linker {
-	case "GNU ld":
-		switch t {
-		case elf.R_ARM_ABS32, elf.R_ARM_THM_MOVW_ABS_NC, elf.R_ARM_THM_MOVT_ABS:
-			v = A
-		default:
-			v = A - int64(P)
+// differences is implemented by architectures that write a difference of
+// two symbols as an ADD relocation against one and a SUB against the other
+// at the same place (RISC-V).
+type differences interface {
+	addWidth(t uint32) (uint64, bool)
+	subOf(add uint32) uint32
+}
+
+// difference computes the field of an ADD site whose symbol is at S: S +
+// A minus the S + A of the SUB relocation at the same place, if any.
+func (p *Plan) difference(r *Reloc, S uint64, width uint64) ([]byte, error) {
+	img, d := p.img, p.arch.(differences)
+	v := S + uint64(r.Addend)
+	sub := d.subOf(r.Type)
+	for _, o := range img.Relocs {
+		if o.Sec == r.Sec && o.Offset == r.Offset && o.Type == sub {
+			v -= img.Syms[o.Sym].Value + uint64(o.Addend)
 		}
-	case "LLD":
-		switch t {
-		case elf.R_ARM_ABS32, elf.R_ARM_THM_MOVW_ABS_NC, elf.R_ARM_THM_MOVT_ABS, elf.R_ARM_REL32:
-			v = A
-		case elf.R_ARM_THM_JUMP11:
-			v = 2 + A
-		default:
-			v = 4 + A
-		}
-	default:
-		return 0, fmt.Errorf("the image was linked by %s; elfpatch knows what GNU ld and LLD write for an undefined symbol, not what it does", linker)
 	}
-	switch t {
-	case rThmCall, elf.R_ARM_THM_JUMP24:
-		return signExtend(v, 25) &^ 1, nil
-	case elf.R_ARM_THM_JUMP19:
-		return signExtend(v, 21) &^ 1, nil
-	case elf.R_ARM_THM_JUMP11:
-		return signExtend(v, 12) &^ 1, nil
-	case elf.R_ARM_THM_MOVW_ABS_NC:
-		return signExtend(v, 16), nil
-	case elf.R_ARM_THM_MOVT_ABS:
-		return signExtend(v>>16, 16), nil
-	}
-	return signExtend(v, 32), nil
+	out := make([]byte, 8)
+	img.Order.PutUint64(out, v)
+	return out[:width], nil
 }
 
-// signExtend keeps the low bits of v and extends its sign.
-func signExtend(v int64, bits uint) int64 {
-	shift := 64 - bits
-	return v << shift >> shift
-}
-
-// bindSite proves a site's addend and computes its bytes bound to tgt.
-func (p *Plan) bindSite(r *Reloc, tgt *target, linker string) (Site, error) {
-	img := p.img
-	t := elf.R_ARM(r.Type)
-	A, ok := armCanonicalAddend(t)
+// addendOf proves a site's addend: from the entry on a RELA architecture;
+// on a REL one from the bytes, which must be exactly what the linker
+// writes for the canonical addend, either for an undefined symbol (by the
+// linker's own rule) or for the symbol's current definition.
+func (p *Plan) addendOf(r *Reloc, s site, linker string) (int64, error) {
+	img, a := p.img, p.arch
+	if a.rela() {
+		return r.Addend, nil
+	}
+	A, ok := a.canonicalAddend(r.Type)
 	if !ok {
-		return Site{}, img.relocErr(r, "relocation type not supported at an import site")
+		return 0, img.relocErr(r, "relocation type not supported at an import site")
 	}
-	size := armSiteSize(t)
-	secOff, fileOff, err := img.place(r, size)
+	sym := img.Syms[r.Sym]
+	if sym.Undefined() {
+		want, err := a.unresolvedField(linker, r.Type, A, s.P)
+		if err != nil {
+			return 0, img.relocErr(r, "cannot prove the addend: %v", err)
+		}
+		field, err := a.implicitAddend(r.Type, s.loc)
+		if err != nil {
+			return 0, img.relocErr(r, "%v", err)
+		}
+		if field != want {
+			return 0, img.relocErr(r, "cannot prove the addend: for addend %d to an undefined symbol %s leaves %#x in this field, but it holds %#x (%s)",
+				A, linker, want, field, a.disasm(r.Type, s.loc, s.before, s.P))
+		}
+		return A, nil
+	}
+	S, T := symbolAddress(a, sym)
+	want := append([]byte(nil), s.loc...)
+	if err := a.apply(r.Type, want, relocs.Values{S: S, A: A, P: s.P, T: T}); err != nil || !bytes.Equal(want, s.loc) {
+		return 0, img.relocErr(r, "cannot prove the addend: the bytes (%s) are not what addend %d to %s at %#x gives",
+			a.disasm(r.Type, s.loc, s.before, s.P), A, sym.Name, sym.Value)
+	}
+	return A, nil
+}
+
+// symbolAddress splits a symbol's value into the address and, where the
+// architecture has one, the instruction-set bit of a function.
+func symbolAddress(a arch, s *Symbol) (uint64, bool) {
+	if a.isaBit() && s.Kind() == elf.STT_FUNC {
+		return s.Value &^ 1, s.Value&1 != 0
+	}
+	return s.Value, false
+}
+
+// bindSite proves a site's addend and plans its bytes bound to tgt.
+func (p *Plan) bindSite(r *Reloc, tgt *target, linker string) (Site, error) {
+	img, a := p.img, p.arch
+	s, err := img.placeOf(a, r)
 	if err != nil {
 		return Site{}, err
 	}
-	loc := img.Data[fileOff : fileOff+size]
-	if err := relocs.ARMCheck(t, loc); err != nil {
+	if err := a.check(r.Type, s.loc, s.before); err != nil {
 		return Site{}, img.relocErr(r, "%v", err)
 	}
-	sym := img.Syms[r.Sym]
-	P := r.Offset
-	if sym.Undefined() {
-		want, err := armUnresolvedField(linker, t, A, P)
-		if err != nil {
-			return Site{}, img.relocErr(r, "cannot prove the addend: %v", err)
-		}
-		field, err := relocs.ARMAddend(t, loc)
-		if err != nil {
-			return Site{}, img.relocErr(r, "%v", err)
-		}
-		if field != want {
-			return Site{}, img.relocErr(r, "cannot prove the addend: for addend %d to an undefined symbol %s leaves %#x in this field, but it holds %#x (%s)",
-				A, linker, want, field, relocs.ARMDisasm(t, loc, P))
-		}
-	} else {
-		S, T := sym.Value&^1, sym.Kind() == elf.STT_FUNC && sym.Value&1 != 0
-		want := append([]byte(nil), loc...)
-		err := relocs.ARMApply(t, want, relocs.Values{S: S, A: A, P: P, T: T})
-		if err != nil || !bytes.Equal(want, loc) {
-			return Site{}, img.relocErr(r, "cannot prove the addend: the bytes (%s) are not what addend %d to %s at %#x gives", relocs.ARMDisasm(t, loc, P), A, sym.Name, sym.Value)
+	A, err := p.addendOf(r, s, linker)
+	if err != nil {
+		return Site{}, err
+	}
+	out := append([]byte(nil), s.loc...)
+	if d, ok := a.(differences); ok {
+		if width, isAdd := d.addWidth(r.Type); isAdd {
+			out, err = p.difference(r, tgt.addr, width)
+			if err != nil {
+				return Site{}, img.relocErr(r, "%v", err)
+			}
+			return p.recordSite(r, s, out, A), nil
 		}
 	}
-	out := append([]byte(nil), loc...)
-	if err := relocs.ARMApply(t, out, relocs.Values{S: tgt.addr, A: A, P: P, T: tgt.thumb}); err != nil {
-		return Site{}, img.relocErr(r, "cannot reach %s at %#x: %v", tgt.name, tgt.addr, err)
+	if err := a.apply(r.Type, out, relocs.Values{S: tgt.addr, A: A, P: s.P, T: tgt.thumb}); err != nil {
+		if !needsVeneer(err) {
+			return Site{}, img.relocErr(r, "cannot reach %s at %#x: %v", tgt.name, tgt.addr, err)
+		}
+		at, thumb, verr := p.veneerFor(r.Type, tgt)
+		if verr == nil {
+			verr = a.apply(r.Type, out, relocs.Values{S: at, A: A, P: s.P, T: thumb})
+		}
+		if verr != nil {
+			return Site{}, img.relocErr(r, "cannot reach %s at %#x (%#x bytes away): %v; nor a veneer in the slot: %v; place the slot (%s) within reach of this code",
+				tgt.name, tgt.addr, distance(tgt.addr, s.P), err, verr, slotSym)
+		}
 	}
-	site := Site{
-		Section: r.Target.Label(), Offset: secOff, Address: P, Type: relocs.ARMTypeName(t), Symbol: sym.Name, Addend: A,
-		Before: relocs.ARMDisasm(t, loc, P), After: relocs.ARMDisasm(t, out, P),
-		fileOff: fileOff, bytes: out,
-	}
-	if !bytes.Equal(out, loc) {
-		p.edit.patch(fileOff, out)
-		p.Changes = append(p.Changes, Change{What: fmt.Sprintf("site %s+0x%x %s: %s -> %s", site.Section, secOff, site.Type, site.Before, site.After), FileOffset: fileOff, Size: size})
+	site := p.recordSite(r, s, out, A)
+	if ds, ok := a.(dependentSites); ok {
+		hi := ds.hiValue(tgt.addr, A, s.P)
+		for _, d := range ds.dependents(img, r) {
+			dsite, err := img.placeOf(a, d)
+			if err != nil {
+				return Site{}, err
+			}
+			if err := a.check(d.Type, dsite.loc, dsite.before); err != nil {
+				return Site{}, img.relocErr(d, "%v", err)
+			}
+			dout := append([]byte(nil), dsite.loc...)
+			if err := ds.applyDependent(d.Type, dout, hi); err != nil {
+				return Site{}, img.relocErr(d, "%v", err)
+			}
+			p.Sites = append(p.Sites, p.recordSite(d, dsite, dout, 0))
+		}
 	}
 	return site, nil
+}
+
+// recordSite describes a site and plans the write of its new bytes.
+func (p *Plan) recordSite(r *Reloc, s site, out []byte, A int64) Site {
+	img, a := p.img, p.arch
+	site := Site{
+		Section: r.Target.Label(), Offset: s.secOff, Address: s.P, Type: a.typeName(r.Type),
+		Symbol: img.Syms[r.Sym].Name, Addend: A,
+		Before: a.disasm(r.Type, s.loc, s.before, s.P), After: a.disasm(r.Type, out, s.before, s.P),
+		fileOff: s.fileOff, bytes: out,
+	}
+	if !bytes.Equal(out, s.loc) {
+		p.edit.patch(s.fileOff, out)
+		p.Changes = append(p.Changes, Change{What: fmt.Sprintf("site %s+0x%x %s: %s -> %s", site.Section, s.secOff, site.Type, site.Before, site.After), FileOffset: s.fileOff, Size: uint64(len(out))})
+	}
+	return site
+}
+
+// distance is how far apart two addresses are.
+func distance(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }

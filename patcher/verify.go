@@ -32,44 +32,56 @@ type VerifiedSite struct {
 // allocator, and that an allocator elfpatch injected is exactly the one it
 // builds for the image's arena. An unpatched image fails.
 func Verify(img *Image, opts Options) (*VerifyReport, error) {
-	if err := checkSupported(img); err != nil {
+	a, err := checkSupported(img)
+	if err != nil {
 		return nil, err
 	}
 	rep := &VerifyReport{File: img.Name}
 	problem := func(e *Error) { rep.Problems = append(rep.Problems, e.Error()) }
 
-	names, _, _ := findImports(img, opts)
+	names, _, sites := findImports(img, opts)
 	alloc := img.SymbolNamed(allocSym)
 	bound := alloc != nil && !alloc.Undefined() && alloc.Kind() == elf.STT_FUNC
 	if !bound {
 		problem(&Error{File: img.Name, Symbol: allocSym, Msg: "is not defined: the image is not patched"})
+	}
+	var S uint64
+	var T bool
+	if bound {
+		S, T = symbolAddress(a, alloc)
 	}
 	for _, s := range img.Syms {
 		if s.Index == 0 || !names[s.Name] || s.Kind() == elf.STT_SECTION {
 			continue
 		}
 		if bound && (s.Undefined() || s.Value != alloc.Value) {
-			problem(&Error{File: img.Name, Symbol: s.Name, Msg: fmt.Sprintf("is not bound to the allocator at %#x", alloc.Value&^1)})
+			problem(&Error{File: img.Name, Symbol: s.Name, Msg: fmt.Sprintf("is not bound to the allocator at %#x", S)})
 		}
 	}
-	for _, r := range img.Relocs {
-		if r.Sym == 0 || !names[img.Syms[r.Sym].Name] || !r.Target.Alloc() {
+	for _, r := range sites {
+		if a.marker(r.Type) {
 			continue
 		}
-		t := elf.R_ARM(r.Type)
-		size := armSiteSize(t)
-		secOff, fileOff, err := img.place(r, size)
+		pl, err := img.placeOf(a, r)
 		if err != nil {
 			rep.Problems = append(rep.Problems, err.Error())
 			continue
 		}
-		loc := img.Data[fileOff : fileOff+size]
-		vs := VerifiedSite{Section: r.Target.Label(), Offset: secOff, Type: relocs.ARMTypeName(t), Symbol: img.Syms[r.Sym].Name, Instruction: relocs.ARMDisasm(t, loc, r.Offset)}
-		A, known := armCanonicalAddend(t)
-		if bound && known {
-			want := append([]byte(nil), loc...)
-			err := relocs.ARMApply(t, want, relocs.Values{S: alloc.Value &^ 1, A: A, P: r.Offset, T: alloc.Value&1 != 0})
-			vs.Reaches = err == nil && bytes.Equal(want, loc) && relocs.ARMCheck(t, loc) == nil
+		vs := VerifiedSite{Section: r.Target.Label(), Offset: pl.secOff, Type: a.typeName(r.Type), Symbol: img.Syms[r.Sym].Name,
+			Instruction: a.disasm(r.Type, pl.loc, pl.before, pl.P)}
+		A, known := r.Addend, true
+		if !a.rela() {
+			A, known = a.canonicalAddend(r.Type)
+		}
+		if bound && known && a.check(r.Type, pl.loc, pl.before) == nil {
+			want := append([]byte(nil), pl.loc...)
+			err := a.apply(r.Type, want, relocs.Values{S: S, A: A, P: pl.P, T: T})
+			if d, ok := a.(differences); ok {
+				if width, isAdd := d.addWidth(r.Type); isAdd {
+					want, err = (&Plan{img: img, arch: a}).difference(r, S, width)
+				}
+			}
+			vs.Reaches = err == nil && bytes.Equal(want, pl.loc)
 		}
 		if !vs.Reaches {
 			problem(img.relocErr(r, "does not reach the allocator: %s", vs.Instruction))

@@ -314,7 +314,11 @@ func reserveCommand(c *cli.Context) error {
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	o := patcher.ReserveOptions{ArenaSize: size, SlotSize: patcher.DefaultSlotSize}
+	slot, err := parseSize(c.String("slot-size"))
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	o := patcher.ReserveOptions{ArenaSize: size, SlotSize: slot}
 	switch like, machine := c.String("like"), c.String("machine"); {
 	case like != "":
 		f, err := elf.Open(like)
@@ -329,13 +333,17 @@ func reserveCommand(c *cli.Context) error {
 		}
 		if f.Class == elf.ELFCLASS32 && len(data) >= 40 {
 			o.Flags = f.ByteOrder.Uint32(data[36:])
+		} else if f.Class == elf.ELFCLASS64 && len(data) >= 52 {
+			o.Flags = f.ByteOrder.Uint32(data[48:])
 		}
-	case machine == "arm":
-		o.Machine, o.Class, o.Flags = elf.EM_ARM, elf.ELFCLASS32, 0x05000000
 	case machine != "":
-		return usagef("unknown machine %q (have: arm)", machine)
+		m, ok := machines[machine]
+		if !ok {
+			return usagef("unknown machine %q (have: arm, riscv32, aarch64, x86_64)", machine)
+		}
+		o.Machine, o.Class, o.Flags = m.machine, m.class, m.flags
 	default:
-		return usagef("give --like OBJ or --machine arm")
+		return usagef("give --like OBJ or --machine NAME")
 	}
 	obj, err := patcher.ReserveObject(o)
 	if err != nil {
@@ -347,6 +355,7 @@ func reserveCommand(c *cli.Context) error {
 // linkCommand runs elfpatch-ld's link: the environment says how.
 //
 //	ELFPATCH_ARENA_SIZE  arena size reserved and patched (default 16K)
+//	ELFPATCH_SLOT_SIZE   code slot for the allocator and veneers (default 256)
 //	ELFPATCH_PATCH=0     link only, leaving the image for a later elfpatch
 func linkCommand(c *cli.Context) error {
 	args := c.Args().Slice()
@@ -361,8 +370,15 @@ func linkCommand(c *cli.Context) error {
 	if err != nil {
 		return usagef("ELFPATCH_ARENA_SIZE: %v", err)
 	}
+	var slot uint64
+	if text := os.Getenv("ELFPATCH_SLOT_SIZE"); text != "" {
+		if slot, err = parseSize(text); err != nil {
+			return usagef("ELFPATCH_SLOT_SIZE: %v", err)
+		}
+	}
 	cfg := linkwrap.Config{
 		ArenaSize: size,
+		SlotSize:  slot,
 		Patch:     os.Getenv("ELFPATCH_PATCH") != "0",
 		Stdin:     c.App.Reader,
 		Stdout:    c.App.Writer,
@@ -383,4 +399,17 @@ func linkCommand(c *cli.Context) error {
 		return exitStatus(code)
 	}
 	return nil
+}
+
+// machines are what reserve-object --machine accepts, with the ELF header
+// flags a compiler of that machine writes by default.
+var machines = map[string]struct {
+	machine elf.Machine
+	class   elf.Class
+	flags   uint32
+}{
+	"arm":     {elf.EM_ARM, elf.ELFCLASS32, 0x05000000},
+	"riscv32": {elf.EM_RISCV, elf.ELFCLASS32, 0x1},
+	"aarch64": {elf.EM_AARCH64, elf.ELFCLASS64, 0},
+	"x86_64":  {elf.EM_X86_64, elf.ELFCLASS64, 0},
 }
