@@ -1,10 +1,11 @@
 package tests
 
 // End-to-end tests of elfpatch on Cortex-M3 images: the contract program
-// (cortexm/contract.c) is compiled with gcc and clang WITHOUT an allocator,
-// linked by every link command shape through linkerscripts/elfpatch-ld (or
-// by hand with linkerscripts/arena.ld), patched by elfpatch, and run under
-// qemu-system-arm, where it asserts the allocator contract itself.
+// (common/contract.c, built for the m3 target) is compiled with gcc and clang
+// WITHOUT an allocator, linked by every link command shape through
+// linkerscripts/elfpatch-ld (or by hand with linkerscripts/arena.ld),
+// patched by elfpatch, and run under qemu-system-arm, where it asserts the
+// allocator contract itself.
 
 import (
 	"bytes"
@@ -90,27 +91,11 @@ func mustElfpatch(t testing.TB, args ...string) string {
 	return r.stdout
 }
 
-var (
-	objsMu    sync.Mutex
-	objsCache = map[string][]string{}
-)
-
 // programObjects compiles the contract program once per compiler and
 // variant for the whole test binary.
 func programObjects(t testing.TB, cc compiler, opt programOptions) []string {
 	t.Helper()
-	key := cc.Name
-	if opt.ExhaustedHook {
-		key += "-hook"
-	}
-	objsMu.Lock()
-	defer objsMu.Unlock()
-	if objs, ok := objsCache[key]; ok {
-		return objs
-	}
-	objs := buildProgramObjects(t, cc, filepath.Join(sharedDir, key), opt)
-	objsCache[key] = objs
-	return objs
+	return sharedObjects(t, cc, opt)
 }
 
 // wrappedLink links objs through linkerscripts/elfpatch-ld with the given

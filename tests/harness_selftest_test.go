@@ -1,12 +1,13 @@
 package tests
 
-// Self-test of the Cortex-M3 harness: the contract program is built with the
-// test-only reference allocator (cortexm/refalloc.c) linked in, for both
-// compilers, all four link shapes, both linker scripts, with and without
-// --gc-sections, and must show exactly the behaviour the end-to-end tests
+// Self-test of the harness: on every target, the contract program is built
+// with the test-only reference allocator (common/refalloc.c) linked in, for
+// every compiler, link shape and linker script (on m3 also with and without
+// --gc-sections), and must show exactly the behaviour the end-to-end tests
 // will later demand of elfpatch's injected allocator.
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,11 +19,13 @@ import (
 	"time"
 )
 
-// refArenaSize is the reference allocator's arena size in the matrix.
+// refArenaSize is the reference allocator's arena size in the m3 matrix
+// (each target's is its ArenaSize).
 const refArenaSize = 65536
 
 // refBuild is one linked program of the matrix.
 type refBuild struct {
+	tg      *target
 	cc      compiler
 	shape   linkShape
 	script  string
@@ -36,68 +39,105 @@ func (b refBuild) name() string {
 	if b.gc {
 		gc = "gc"
 	}
-	return fmt.Sprintf("%s/%s/%s/%s", b.cc.Name, b.shape.Name, b.script, gc)
+	return fmt.Sprintf("%s/%s/%s/%s/%s", b.tg.Name, b.cc.Name, b.shape.Name, b.script, gc)
 }
 
-var refMatrix struct {
+// size is the arena size of the build's reference allocator.
+func (b refBuild) size() uint32 { return b.tg.ArenaSize }
+
+// targetMatrix is the matrix of one target, built once per test binary.
+type targetMatrix struct {
 	once   sync.Once
 	ok     bool
 	builds []refBuild
 }
 
-func harnessTools() []string {
-	return []string{toolQEMU, toolGCC, toolClang, toolLD, toolLLD}
+var refMatrix = map[*target]*targetMatrix{}
+
+func init() {
+	for _, tg := range targets {
+		refMatrix[tg] = &targetMatrix{}
+	}
 }
 
-// referenceBuilds builds the matrix once per test binary (objects once per
-// compiler) and returns it.
-func referenceBuilds(t *testing.T) []refBuild {
+// programVariants returns the shared objects of the contract program with
+// opt, and the same with the exhausted hook.
+func programVariants(t testing.TB, cc compiler, opt programOptions) (objs, hookObjs []string) {
 	t.Helper()
-	requireTools(t, harnessTools()...)
-	refMatrix.once.Do(func() {
-		for _, cc := range compilers {
-			dir := filepath.Join(sharedDir, "matrix", cc.Name)
-			objs := buildProgramObjects(t, cc, dir, programOptions{RefArenaSize: refArenaSize})
-			hookObjs := buildProgramObjects(t, cc, dir, programOptions{RefArenaSize: refArenaSize, ExhaustedHook: true})
-			for _, shape := range linkShapes {
-				for _, script := range []string{scriptMPS2, scriptMPS2Far} {
-					for _, gc := range []bool{true, false} {
-						b := refBuild{cc: cc, shape: shape, script: script, gc: gc}
+	hook := opt
+	hook.ExhaustedHook = true
+	return sharedObjects(t, cc, opt), sharedObjects(t, cc, hook)
+}
+
+// referenceBuilds builds tg's matrix once per test binary (objects once per
+// compiler) and returns it.
+func referenceBuilds(t *testing.T, tg *target) []refBuild {
+	t.Helper()
+	requireTarget(t, tg)
+	m := refMatrix[tg]
+	m.once.Do(func() {
+		gcs := []bool{true}
+		if tg == targetM3 {
+			gcs = []bool{true, false}
+		}
+		for _, cc := range tg.Compilers {
+			dir := filepath.Join(sharedDir, "matrix", tg.Name, cc.Name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			objs, hookObjs := programVariants(t, cc, programOptions{RefArenaSize: tg.ArenaSize})
+			for _, shape := range tg.Shapes {
+				for _, script := range tg.Scripts {
+					for _, gc := range gcs {
+						b := refBuild{tg: tg, cc: cc, shape: shape, script: script, gc: gc}
 						var largs []string
 						if gc {
 							largs = append(largs, "--gc-sections")
 						}
-						base := filepath.Join(dir, strings.ReplaceAll(strings.TrimPrefix(b.name(), cc.Name+"/"), "/", "_"))
-						b.elf = linkProgram(t, shape, objs, linkerScript(t, script), base+".elf", largs...)
-						b.hookELF = linkProgram(t, shape, hookObjs, linkerScript(t, script), base+"-hook.elf", largs...)
-						refMatrix.builds = append(refMatrix.builds, b)
+						base := filepath.Join(dir, strings.ReplaceAll(strings.TrimPrefix(b.name(), tg.Name+"/"+cc.Name+"/"), "/", "_"))
+						b.elf = linkProgram(t, shape, objs, tg.script(t, script), base+".elf", largs...)
+						b.hookELF = linkProgram(t, shape, hookObjs, tg.script(t, script), base+"-hook.elf", largs...)
+						m.builds = append(m.builds, b)
 					}
 				}
 			}
 		}
-		refMatrix.ok = true
+		m.ok = true
 	})
-	if !refMatrix.ok {
-		t.Fatal("building the reference programs failed (see the log of the test that built them)")
+	if !m.ok {
+		t.Fatalf("building the reference programs for %s failed (see the log of the test that built them)", tg.Name)
 	}
-	return refMatrix.builds
+	return m.builds
 }
 
-// forEachBuild runs f for every build of the matrix as parallel subtests.
-func forEachBuild(t *testing.T, f func(t *testing.T, b refBuild)) {
-	for _, b := range referenceBuilds(t) {
-		t.Run(b.name(), func(t *testing.T) {
+// forEachTarget runs f for every target as parallel subtests named after it.
+func forEachTarget(t *testing.T, f func(t *testing.T, tg *target)) {
+	for _, tg := range targets {
+		t.Run(tg.Name, func(t *testing.T) {
 			t.Parallel()
-			f(t, b)
+			f(t, tg)
 		})
 	}
+}
+
+// forEachBuild runs f for every build of every target's matrix as parallel
+// subtests.
+func forEachBuild(t *testing.T, f func(t *testing.T, b refBuild)) {
+	forEachTarget(t, func(t *testing.T, tg *target) {
+		for _, b := range referenceBuilds(t, tg) {
+			t.Run(strings.TrimPrefix(b.name(), tg.Name+"/"), func(t *testing.T) {
+				t.Parallel()
+				f(t, b)
+			})
+		}
+	})
 }
 
 func TestHarnessRunsContractWithReferenceAllocator(t *testing.T) {
 	t.Parallel()
 	forEachBuild(t, func(t *testing.T, b refBuild) {
-		out := requireRun(t, b.elf, fmt.Sprintf("contract %d", refArenaSize), exitPass, "arena start=", "PASS contract")
-		if strings.Contains(out, "FAIL") || strings.Contains(out, "HARDFAULT") {
+		out := b.tg.requireRun(t, b.elf, fmt.Sprintf("contract %d", b.size()), exitPass, "arena start=", "PASS contract")
+		if strings.Contains(out, "FAIL") || strings.Contains(out, b.tg.Trap) {
 			t.Fatalf("unexpected output:\n%s", out)
 		}
 	})
@@ -106,12 +146,13 @@ func TestHarnessRunsContractWithReferenceAllocator(t *testing.T) {
 func TestHarnessTrapsWhenReferenceArenaIsFull(t *testing.T) {
 	t.Parallel()
 	forEachBuild(t, func(t *testing.T, b refBuild) {
-		out := requireRun(t, b.elf, fmt.Sprintf("fill %d", refArenaSize), exitHardFault, "filled", "HARDFAULT")
+		size := b.size()
+		out := b.tg.requireRun(t, b.elf, fmt.Sprintf("fill %d", size), exitTrap, "filled", b.tg.Trap)
 		if strings.Contains(out, "survived") {
 			t.Fatalf("fill SIZE: one more byte was handed out:\n%s", out)
 		}
-		requireRun(t, b.elf, fmt.Sprintf("fill %d", refArenaSize-1), exitPass, "filled", "survived")
-		out = requireRun(t, b.elf, fmt.Sprintf("fill %d", refArenaSize+1), exitHardFault, "HARDFAULT")
+		b.tg.requireRun(t, b.elf, fmt.Sprintf("fill %d", size-1), exitPass, "filled", "survived")
+		out = b.tg.requireRun(t, b.elf, fmt.Sprintf("fill %d", size+1), exitTrap, b.tg.Trap)
 		if strings.Contains(out, "filled") {
 			t.Fatalf("fill SIZE+1: the first request did not trap:\n%s", out)
 		}
@@ -121,22 +162,28 @@ func TestHarnessTrapsWhenReferenceArenaIsFull(t *testing.T) {
 func TestHarnessTrapsOnBadAlignAndAddressWrap(t *testing.T) {
 	t.Parallel()
 	forEachBuild(t, func(t *testing.T, b refBuild) {
-		requireRun(t, b.elf, "badalign", exitHardFault, "badalign\n", "HARDFAULT")
-		requireRun(t, b.elf, "wrap", exitHardFault, "wrap len\n", "HARDFAULT")
+		b.tg.requireRun(t, b.elf, "badalign", exitTrap, "badalign\n", b.tg.Trap)
+		b.tg.requireRun(t, b.elf, "wrap", exitTrap, "wrap len\n", b.tg.Trap)
 		for _, kind := range []string{"len", "align", "grow"} {
-			out := requireRun(t, b.elf, "wrap "+kind, exitHardFault, "wrap "+kind+"\n", "HARDFAULT")
+			out := b.tg.requireRun(t, b.elf, "wrap "+kind, exitTrap, "wrap "+kind+"\n", b.tg.Trap)
 			if strings.Contains(out, "FAIL") {
 				t.Fatalf("wrap %s:\n%s", kind, out)
 			}
 		}
-		requireRun(t, b.elf, "exhaust", exitHardFault, "exhaust\n", "HARDFAULT")
+		b.tg.requireRun(t, b.elf, "exhaust", exitTrap, "exhaust\n", b.tg.Trap)
 	})
 }
 
+// Where the platform has a warm reset that keeps RAM (m3, m0, m33, rv32imac,
+// rv32ima), the reset mode passes; elsewhere it says it is unsupported.
 func TestHarnessWarmResetEmptiesReferenceArena(t *testing.T) {
 	t.Parallel()
 	forEachBuild(t, func(t *testing.T, b refBuild) {
-		requireRun(t, b.elf, "reset", exitPass,
+		if !b.tg.Reset {
+			b.tg.requireRun(t, b.elf, "reset", exitUnsupported, "UNSUPPORTED reset")
+			return
+		}
+		b.tg.requireRun(t, b.elf, "reset", exitPass,
 			"reset: first boot first_block=",
 			"reset: second boot boots=0x00000002 bss_word_at_reset=0xa5a5a5a5",
 			"PASS reset")
@@ -146,13 +193,13 @@ func TestHarnessWarmResetEmptiesReferenceArena(t *testing.T) {
 func TestHarnessCallsExhaustedHookWhenProgramDefinesIt(t *testing.T) {
 	t.Parallel()
 	forEachBuild(t, func(t *testing.T, b refBuild) {
-		for _, args := range []string{"exhaust", "badalign", "wrap grow", fmt.Sprintf("fill %d", refArenaSize)} {
-			out := requireRun(t, b.hookELF, args, exitExhausted, "EXHAUSTED")
-			if strings.Contains(out, "HARDFAULT") || strings.Contains(out, "survived") {
+		for _, args := range []string{"exhaust", "badalign", "wrap grow", fmt.Sprintf("fill %d", b.size())} {
+			out := b.tg.requireRun(t, b.hookELF, args, exitExhausted, "EXHAUSTED")
+			if strings.Contains(out, b.tg.Trap) || strings.Contains(out, "survived") {
 				t.Fatalf("%s:\n%s", args, out)
 			}
 		}
-		requireRun(t, b.hookELF, fmt.Sprintf("contract %d", refArenaSize), exitPass, "PASS contract")
+		b.tg.requireRun(t, b.hookELF, fmt.Sprintf("contract %d", b.size()), exitPass, "PASS contract")
 	})
 }
 
@@ -174,155 +221,273 @@ func symbolAddrs(t *testing.T, elf string) map[string]uint64 {
 	return res
 }
 
+// sectionOf returns the section of a linked ELF that holds addr (SHF_ALLOC
+// sections only).
+func sectionOf(t *testing.T, path string, addr uint64) string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_ALLOC != 0 && addr >= s.Addr && addr < s.Addr+s.Size {
+			return s.Name
+		}
+	}
+	return ""
+}
+
+// symbolRange returns the value and size of a symbol of a linked ELF.
+func symbolRange(t *testing.T, path, name string) (addr, size uint64) {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == name {
+			return s.Value, s.Size
+		}
+	}
+	t.Fatalf("%s: no symbol %s", path, name)
+	return 0, 0
+}
+
+// Each target's scripts put the vectors or the entry point where the
+// machine starts, code and RAM where its memory map has them, and the
+// reference arena in .bss below 4 GiB.
 func TestHarnessScriptsPlaceVectorsAndCode(t *testing.T) {
 	t.Parallel()
-	requireTools(t, toolObjdump)
 	forEachBuild(t, func(t *testing.T, b refBuild) {
 		syms := symbolAddrs(t, b.elf)
-		for _, s := range []string{"startup_vectors", "Reset_Handler", importSnake, importKebab, "__bss_start__", "__noinit_start__", "end", "_end"} {
+		want := []string{importSnake, importKebab, "ref_arena"}
+		if b.tg.Platform == "cortexm" {
+			want = append(want, "startup_vectors", "Reset_Handler", "__bss_start__", "__noinit_start__", "end", "_end")
+		} else {
+			want = append(want, "_start")
+		}
+		for _, s := range want {
 			if _, ok := syms[s]; !ok {
 				t.Fatalf("%s: no symbol %s", b.elf, s)
 			}
 		}
-		if syms["startup_vectors"] != 0 {
-			t.Errorf("vector table at %#x, want 0", syms["startup_vectors"])
-		}
 		if syms[importSnake] != syms[importKebab] {
 			t.Errorf("the two spellings differ: %#x %#x", syms[importSnake], syms[importKebab])
 		}
-		code := syms["Reset_Handler"] &^ 1
-		switch b.script {
-		case scriptMPS2:
-			if code >= 0x400000 {
-				t.Errorf("Reset_Handler at %#x, want in FLASH below 4 MiB", code)
-			}
-		case scriptMPS2Far:
-			if code < 0x20200000 {
-				t.Errorf("Reset_Handler at %#x, want at or above 0x20200000 (beyond BL range of 0)", code)
+		if sec := sectionOf(t, b.elf, syms["ref_arena"]); sec != ".bss" {
+			t.Errorf("ref_arena at %#x is in %q, want .bss", syms["ref_arena"], sec)
+		}
+		if end := syms["ref_arena"] + uint64(b.size()); end > 1<<32 {
+			t.Errorf("ref_arena ends at %#x, beyond 4 GiB", end)
+		}
+		inRAM := func(lo, hi uint64) {
+			t.Helper()
+			if !(syms["__bss_start__"] >= lo && syms["__bss_start__"] <= syms["__noinit_start__"] && syms["__noinit_start__"] <= syms["end"] && syms["end"] <= hi) {
+				t.Errorf("RAM layout: __bss_start__=%#x __noinit_start__=%#x end=%#x, want in [%#x, %#x]", syms["__bss_start__"], syms["__noinit_start__"], syms["end"], lo, hi)
 			}
 		}
-		if !(syms["__bss_start__"] >= 0x20000000 && syms["__bss_start__"] <= syms["__noinit_start__"] && syms["__noinit_start__"] <= syms["end"]) {
-			t.Errorf("RAM layout: __bss_start__=%#x __noinit_start__=%#x end=%#x", syms["__bss_start__"], syms["__noinit_start__"], syms["end"])
+		code := syms["Reset_Handler"] &^ 1
+		switch b.tg {
+		case targetM3:
+			if syms["startup_vectors"] != 0 {
+				t.Errorf("vector table at %#x, want 0", syms["startup_vectors"])
+			}
+			switch b.script {
+			case scriptMPS2:
+				if code >= 0x400000 {
+					t.Errorf("Reset_Handler at %#x, want in FLASH below 4 MiB", code)
+				}
+			case scriptMPS2Far:
+				if code < 0x20200000 {
+					t.Errorf("Reset_Handler at %#x, want at or above 0x20200000 (beyond BL range of 0)", code)
+				}
+			}
+			inRAM(0x20000000, 0x20400000)
+		case targetM0:
+			if syms["startup_vectors"] != 0 || code >= 0x40000 {
+				t.Errorf("vectors at %#x, Reset_Handler at %#x: want 0 and in the 256 KiB FLASH", syms["startup_vectors"], code)
+			}
+			inRAM(0x20000000, 0x20004000)
+		case targetM33:
+			if syms["startup_vectors"] != 0x10000000 || code < 0x10000000 || code >= 0x10400000 {
+				t.Errorf("vectors at %#x, Reset_Handler at %#x: want the Secure vector table at INITSVTOR 0x10000000 and code in SSRAM1", syms["startup_vectors"], code)
+			}
+			inRAM(0x38000000, 0x38200000)
+		case targetRV32IMAC, targetRV32IMA:
+			if syms["_start"] != 0x80000000 {
+				t.Errorf("_start at %#x, want 0x80000000 (where QEMU virt's reset ROM jumps)", syms["_start"])
+			}
+			inRAM(0x80400000, 0x80800000)
 		}
 	})
 }
 
-// The semihosting exit status is QEMU's exit status, and the command line
-// the program sees is QEMU's kernel file name followed by the -append words.
+// The exit status is the runner's exit status, and the command line the
+// program sees is QEMU's kernel file name (or argv[0]) followed by the
+// words of args.
 func TestHarnessPassesExitStatusAndCommandLine(t *testing.T) {
 	t.Parallel()
-	builds := referenceBuilds(t)
-	for _, b := range []refBuild{builds[0], builds[len(builds)-1]} {
-		t.Run(b.name(), func(t *testing.T) {
-			t.Parallel()
-			for _, code := range []int{0, 1, 2, 42, 255} {
-				if got, out := runQEMU(t, b.elf, fmt.Sprintf("exit %d", code)); got != code {
-					t.Errorf("exit %d: QEMU exit status %d; output:\n%s", code, got, out)
+	forEachTarget(t, func(t *testing.T, tg *target) {
+		builds := referenceBuilds(t, tg)
+		for _, b := range []refBuild{builds[0], builds[len(builds)-1]} {
+			t.Run(strings.TrimPrefix(b.name(), tg.Name+"/"), func(t *testing.T) {
+				t.Parallel()
+				for _, code := range []int{0, 1, 2, 42, 255} {
+					if got, out := tg.run(t, b.elf, fmt.Sprintf("exit %d", code)); got != code {
+						t.Errorf("exit %d: exit status %d; output:\n%s", code, got, out)
+					}
 				}
-			}
-			out := requireRun(t, b.elf, "args  alpha beta", exitPass)
-			want := fmt.Sprintf("argc=4\narg=%s\narg=args\narg=alpha\narg=beta\n", filepath.Base(b.elf))
-			if out != want {
-				t.Errorf("args: got %q, want %q", out, want)
-			}
-			requireRun(t, b.elf, "nosuchmode", exitFail, `FAIL unknown mode "nosuchmode"`)
-			requireRun(t, b.elf, "contract 100", exitFail, "FAIL contract needs SIZE >= 4096")
-		})
-	}
+				out := tg.requireRun(t, b.elf, "args  alpha beta", exitPass)
+				want := fmt.Sprintf("argc=4\narg=%s\narg=args\narg=alpha\narg=beta\n", filepath.Base(b.elf))
+				if out != want {
+					t.Errorf("args: got %q, want %q", out, want)
+				}
+				tg.requireRun(t, b.elf, "nosuchmode", exitFail, `FAIL unknown mode "nosuchmode"`)
+				tg.requireRun(t, b.elf, "contract 100", exitFail, fmt.Sprintf("FAIL contract needs SIZE >= %d", tg.MinArena))
+			})
+		}
+	})
 }
 
-// Each deliberately broken reference allocator must be caught.
+// Each deliberately broken reference allocator must be caught, on at least
+// one target of every architecture family (and on every compiler there).
 func TestHarnessCatchesBrokenAllocators(t *testing.T) {
 	t.Parallel()
-	requireTools(t, harnessTools()...)
 	const size = 16411 // odd, to exercise the exact fill with an unaligned end
 	sz := strconv.Itoa(size)
-	cases := []struct {
+	type bugCase struct {
 		bug      int
 		what     string
 		args     string
 		wantCode int
 		want     string
-	}{
-		{0, "correct allocator", "contract " + sz, exitPass, "PASS contract"},
-		{1, "never resizes in place", "contract " + sz, exitFail, "FAIL"},
-		{2, "does not copy the prefix", "contract " + sz, exitFail, "FAIL"},
-		{3, "ignores align", "contract " + sz, exitFail, "FAIL"},
-		{4, "size-0 request frees the last block", "contract " + sz, exitFail, "FAIL rule 2"},
-		{5, "arena one byte short", "contract " + sz, exitHardFault, "HARDFAULT"},
-		{6, "no wrap checks (len)", "wrap len", exitFail, "FAIL wrap"},
-		{6, "no wrap checks (align)", "wrap align", exitFail, "FAIL wrap"},
-		{6, "no wrap checks (grow)", "wrap grow", exitFail, "FAIL wrap"},
-		{7, "accepts a bad align", "badalign", exitFail, "FAIL badalign"},
-		{8, "state survives reset", "reset", exitFail, "FAIL reset: first allocation after reset"},
-		{9, "returns NULL when full", "fill " + sz, exitPass, "survived"},
-		{10, "shrink in place wastes", "contract " + sz, exitFail, "FAIL"},
 	}
-	for _, cc := range compilers {
-		t.Run(cc.Name, func(t *testing.T) {
+	cases := func(tg *target) []bugCase {
+		cs := []bugCase{
+			{0, "correct allocator", "contract " + sz, exitPass, "PASS contract"},
+			{1, "never resizes in place", "contract " + sz, exitFail, "FAIL"},
+			{2, "does not copy the prefix", "contract " + sz, exitFail, "FAIL"},
+			{3, "ignores align", "contract " + sz, exitFail, "FAIL"},
+			{4, "size-0 request frees the last block", "contract " + sz, exitFail, "FAIL rule 2"},
+			{5, "arena one byte short", "contract " + sz, exitTrap, tg.Trap},
+			{6, "no wrap checks (len)", "wrap len", exitFail, "FAIL wrap"},
+			{6, "no wrap checks (align)", "wrap align", exitFail, "FAIL wrap"},
+			{6, "no wrap checks (grow)", "wrap grow", exitFail, "FAIL wrap"},
+			{7, "accepts a bad align", "badalign", exitFail, "FAIL badalign"},
+			{9, "returns NULL when full", "fill " + sz, exitFail, "FAIL fill: the allocator returned NULL"},
+			{10, "shrink in place wastes", "contract " + sz, exitFail, "FAIL"},
+		}
+		if tg.Reset {
+			cs = append(cs, bugCase{8, "state survives reset", "reset", exitFail, "FAIL reset: first allocation after reset"})
+		}
+		if tg.Family == "aarch64" || tg.Family == "x86_64" {
+			cs = append(cs, bugCase{11, "result not zero-extended", "contract " + sz, exitFail, "FAIL result not a zero-extended 32-bit pointer"})
+		}
+		return cs
+	}
+	// One target per family, m3 with both compilers: m3 (Thumb-2) and r5
+	// (A32) for Arm, rv32imac, aarch64, x86_64.
+	runs := []struct {
+		tg *target
+		cc compiler
+	}{
+		{targetM3, gccCompiler}, {targetM3, clangCompiler},
+		{targetR5, targetR5.Compilers[0]}, {targetRV32IMAC, targetRV32IMAC.Compilers[1]},
+		{targetAArch64, targetAArch64.Compilers[0]}, {targetX86_64, targetX86_64.Compilers[0]},
+	}
+	for _, r := range runs {
+		tg, cc := r.tg, r.cc
+		t.Run(tg.Name+"/"+cc.Name, func(t *testing.T) {
 			t.Parallel()
+			requireTarget(t, tg)
 			dir := t.TempDir()
-			objs := buildProgramObjects(t, cc, dir, programOptions{})
 			elfs := map[int]string{}
-			for _, c := range cases {
+			for _, c := range cases(tg) {
 				if _, ok := elfs[c.bug]; ok {
 					continue
 				}
-				ref := compileObject(t, cc, "refalloc.c", filepath.Join(dir, fmt.Sprintf("refalloc-bug%d.o", c.bug)),
-					"-DREF_ARENA_SIZE="+sz, fmt.Sprintf("-DREF_BUG=%d", c.bug))
-				elfs[c.bug] = linkProgram(t, linkShapeByName(t, "ld.lld"), append(append([]string{}, objs...), ref),
-					linkerScript(t, scriptMPS2), filepath.Join(dir, fmt.Sprintf("bug%d.elf", c.bug)), "--gc-sections")
+				objs := sharedObjects(t, cc, programOptions{RefArenaSize: size, RefBug: c.bug})
+				elfs[c.bug] = linkProgram(t, tg.shape(t, "ld.lld"), objs,
+					tg.script(t, tg.Scripts[0]), filepath.Join(dir, fmt.Sprintf("bug%d.elf", c.bug)), "--gc-sections")
 			}
-			for _, c := range cases {
-				requireRun(t, elfs[c.bug], c.args, c.wantCode, c.want)
+			for _, c := range cases(tg) {
+				tg.requireRun(t, elfs[c.bug], c.args, c.wantCode, c.want)
 			}
 		})
 	}
 }
 
-// The program reaches the import through every relocation type, under both
-// spellings, and defines neither.
+// The program reaches the import through every relocation type its target
+// has (target.Relocs; a type listed twice must occur at least twice, where
+// two forms share it), under both spellings, and defines neither.
 func TestContractObjectUsesEveryRelocationTypeAgainstImport(t *testing.T) {
 	t.Parallel()
-	requireTools(t, toolGCC, toolClang, toolObjdump, toolReadelf)
-	wantTypes := []string{
-		"R_ARM_THM_CALL", "R_ARM_THM_JUMP24", "R_ARM_ABS32",
-		"R_ARM_THM_MOVW_ABS_NC", "R_ARM_THM_MOVT_ABS", "R_ARM_REL32",
-	}
 	undef := regexp.MustCompile(`\*UND\*\s+\S+\s+(\S+)$`)
-	for _, cc := range compilers {
-		t.Run(cc.Name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			objs := buildProgramObjects(t, cc, dir, programOptions{})
-			total := map[string]map[string]int{importSnake: {}, importKebab: {}}
-			undefined := map[string]bool{}
-			for _, obj := range objs {
-				for sym, types := range relocationsAgainst(t, obj, importSnake, importKebab) {
-					for ty, n := range types {
-						total[sym][ty] += n
+	forEachTarget(t, func(t *testing.T, tg *target) {
+		requireTools(t, toolObjdump, toolReadelf)
+		for _, cc := range tg.Compilers {
+			t.Run(cc.Name, func(t *testing.T) {
+				t.Parallel()
+				requireTools(t, cc.Tool)
+				objs := sharedObjects(t, cc, programOptions{})
+				total := map[string]map[string]int{importSnake: {}, importKebab: {}}
+				undefined := map[string]bool{}
+				for _, obj := range objs {
+					for sym, types := range relocationsAgainst(t, obj, importSnake, importKebab) {
+						for ty, n := range types {
+							total[sym][ty] += n
+						}
+					}
+					for _, line := range strings.Split(runTool(t, toolObjdump, "-t", obj), "\n") {
+						if m := undef.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+							undefined[m[1]] = true
+						} else if strings.HasSuffix(line, " "+importSnake) || strings.HasSuffix(line, " "+importKebab) {
+							t.Errorf("%s defines the import: %s", filepath.Base(obj), line)
+						}
 					}
 				}
-				for _, line := range strings.Split(runTool(t, toolObjdump, "-t", obj), "\n") {
-					if m := undef.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
-						undefined[m[1]] = true
-					} else if strings.HasSuffix(line, " "+importSnake) || strings.HasSuffix(line, " "+importKebab) {
-						t.Errorf("%s defines the import: %s", filepath.Base(obj), line)
+				wantTypes := tg.Relocs[cc.Name]
+				if len(wantTypes) == 0 {
+					t.Fatalf("target %s lists no relocation types for %s", tg.Name, cc.Name)
+				}
+				for _, sym := range []string{importSnake, importKebab} {
+					if !undefined[sym] {
+						t.Errorf("%s is not an undefined symbol of the program", sym)
+					}
+					min := map[string]int{}
+					for _, ty := range wantTypes {
+						min[ty]++
+					}
+					for ty, n := range min {
+						if total[sym][ty] < n {
+							t.Errorf("%d %s against %s, want at least %d (have %v)", total[sym][ty], ty, sym, n, total[sym])
+						}
+					}
+					for ty := range total[sym] {
+						if !contains(wantTypes, ty) {
+							t.Errorf("%s against %s is not in the target's list %v: add it", ty, sym, wantTypes)
+						}
 					}
 				}
-			}
-			for _, sym := range []string{importSnake, importKebab} {
-				if !undefined[sym] {
-					t.Errorf("%s is not an undefined symbol of the program", sym)
-				}
-				for _, ty := range wantTypes {
-					if total[sym][ty] == 0 {
-						t.Errorf("no %s against %s (have %v)", ty, sym, total[sym])
-					}
-				}
-			}
-		})
+				t.Logf("%s/%s: %v", tg.Name, cc.Name, total)
+			})
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
 	}
+	return false
 }
 
 // requireTools skips, or fails under CI=true, naming the missing tool.
@@ -352,6 +517,12 @@ func TestRequireToolsSkipsOrFailsOnMissingTool(t *testing.T) {
 			if rec.fatal != "" || rec.skip != "" {
 				t.Errorf("all tools present: fatal=%q skip=%q", rec.fatal, rec.skip)
 			}
+			// A target's tools: the same rule.
+			rec = &recordingTB{TB: t}
+			requireTools(rec, append(targetRV32IMA.tools(), "no-such-tool")...)
+			if (ci == "true") != (rec.fatal != "") {
+				t.Errorf("target tools: fatal=%q skip=%q", rec.fatal, rec.skip)
+			}
 		})
 	}
 }
@@ -366,50 +537,123 @@ func (r *recordingTB) Helper()                           {}
 func (r *recordingTB) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
 func (r *recordingTB) Skip(args ...any)                  { r.skip = fmt.Sprint(args...) }
 
-// runQEMU kills QEMU and fails the test when the program does not end.
+// A run that does not end is killed and fails the test: QEMU system
+// emulation, QEMU user mode and a native program alike.
 func TestRunQEMUKillsHungProgramAfterTimeout(t *testing.T) {
 	t.Parallel()
-	b := referenceBuilds(t)[0]
+	for _, tg := range []*target{targetM3, targetR5, targetX86_64} {
+		t.Run(tg.Name, func(t *testing.T) {
+			t.Parallel()
+			b := referenceBuilds(t, tg)[0]
+			rec := &recordingTB{TB: t}
+			start := time.Now()
+			code, out := tg.runTimeout(rec, b.elf, "hang", 2*time.Second)
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("runTimeout took %v with a 2s timeout", d)
+			}
+			if want := tg.Run.what() + " killed after 2s"; !strings.Contains(rec.fatal, want) || !strings.Contains(rec.fatal, "hang") {
+				t.Errorf("fatal=%q, want a timeout failure (%q) showing the output so far", rec.fatal, want)
+			}
+			if code != -1 || !strings.Contains(out, "hang") {
+				t.Errorf("code=%d output=%q", code, out)
+			}
+		})
+	}
+	// The m3 helper of the first harness.
+	b := referenceBuilds(t, targetM3)[0]
 	rec := &recordingTB{TB: t}
-	start := time.Now()
-	code, out := runQEMUTimeout(rec, b.elf, "hang", 2*time.Second)
-	if d := time.Since(start); d > 15*time.Second {
-		t.Errorf("runQEMUTimeout took %v with a 2s timeout", d)
-	}
-	if !strings.Contains(rec.fatal, "QEMU killed after 2s") || !strings.Contains(rec.fatal, "hang") {
-		t.Errorf("fatal=%q, want a timeout failure showing the output so far", rec.fatal)
-	}
-	if code != -1 || !strings.Contains(out, "hang") {
-		t.Errorf("code=%d output=%q", code, out)
+	if code, _ := runQEMUTimeout(rec, b.elf, "hang", 2*time.Second); code != -1 || !strings.Contains(rec.fatal, "QEMU killed after 2s") {
+		t.Errorf("runQEMUTimeout: code=%d fatal=%q", code, rec.fatal)
 	}
 }
 
-// The end-to-end shape: the program without refalloc.c links with every
-// shape and both scripts when the linker is told to leave the import
-// undefined and to keep the relocations, and runs as long as it does not
-// allocate.
+// The end-to-end shape: on every target, the program without an allocator
+// links with every shape and script when the linker is told to leave the
+// import undefined and to keep the relocations, and runs as long as it does
+// not allocate.
 func TestProgramWithoutAllocatorLinksWithImportUndefined(t *testing.T) {
 	t.Parallel()
-	requireTools(t, append(harnessTools(), toolReadelf)...)
-	for _, cc := range compilers {
-		t.Run(cc.Name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			objs := buildProgramObjects(t, cc, dir, programOptions{})
-			for _, shape := range linkShapes {
-				for _, script := range []string{scriptMPS2, scriptMPS2Far} {
-					elf := linkProgram(t, shape, objs, linkerScript(t, script),
-						filepath.Join(dir, fmt.Sprintf("%s-%s.elf", shape.Name, script)),
-						"--gc-sections", "--unresolved-symbols=ignore-all", "--emit-relocs")
-					relocs := relocationsAgainst(t, elf, importSnake, importKebab)
-					for _, sym := range []string{importSnake, importKebab} {
-						if relocs[sym]["R_ARM_THM_CALL"] == 0 || relocs[sym]["R_ARM_REL32"] == 0 {
-							t.Errorf("%s: relocations against %s not kept: %v", filepath.Base(elf), sym, relocs[sym])
+	forEachTarget(t, func(t *testing.T, tg *target) {
+		requireTarget(t, tg)
+		for _, cc := range tg.Compilers {
+			t.Run(cc.Name, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				objs := sharedObjects(t, cc, programOptions{})
+				for _, shape := range tg.Shapes {
+					for _, script := range tg.Scripts {
+						elf := linkProgram(t, shape, objs, tg.script(t, script),
+							filepath.Join(dir, fmt.Sprintf("%s-%s.elf", shape.Name, script)),
+							"--gc-sections", "--unresolved-symbols=ignore-all", "--emit-relocs")
+						relocs := relocationsAgainst(t, elf, importSnake, importKebab)
+						for _, sym := range []string{importSnake, importKebab} {
+							if len(relocs[sym]) == 0 {
+								t.Errorf("%s: relocations against %s not kept", filepath.Base(elf), sym)
+							}
 						}
+						tg.requireRun(t, elf, "args x", exitPass, "argc=3\n", "arg=args\narg=x\n")
 					}
-					requireRun(t, elf, "args x", exitPass, "argc=3\n", "arg=args\narg=x\n")
 				}
-			}
-		})
+			})
+		}
+	})
+}
+
+// An allocator object linked directly (programOptions.AllocatorObject):
+// elfpatch's Thumb-2 allocator, arena_blob/thumb2.o, with the harness's
+// storage, on m3 and m33. Its trap is "bl __cabi_arena_exhausted" (weak)
+// followed by "udf #0": without a hook GNU ld turns the call into nop.w and
+// ld.lld into a BL to the next instruction, so either way the udf traps.
+func TestHarnessLinksAnAllocatorObject(t *testing.T) {
+	t.Parallel()
+	blob := filepath.Join("..", "arena_blob", "thumb2.o")
+	if _, err := os.Stat(blob); err != nil {
+		t.Fatalf("allocator object: %v", err)
+	}
+	const size = 16384
+	for _, tg := range []*target{targetM3, targetM33} {
+		for _, cc := range tg.Compilers {
+			t.Run(tg.Name+"/"+cc.Name, func(t *testing.T) {
+				t.Parallel()
+				requireTarget(t, tg)
+				dir := t.TempDir()
+				objs, hookObjs := programVariants(t, cc, programOptions{AllocatorObject: blob, ArenaSize: size})
+				for _, shape := range armDirect {
+					elf := linkProgram(t, shape, objs, tg.script(t, tg.Scripts[0]), filepath.Join(dir, shape.Name+".elf"), "--gc-sections")
+					hookELF := linkProgram(t, shape, hookObjs, tg.script(t, tg.Scripts[0]), filepath.Join(dir, shape.Name+"-hook.elf"), "--gc-sections")
+					syms := symbolAddrs(t, elf)
+					if syms["__elfpatch_arena_end"]-syms["__elfpatch_arena_start"] != size || syms[importSnake] != syms[importKebab] {
+						t.Fatalf("%s: arena [%#x, %#x), imports %#x %#x", shape.Name, syms["__elfpatch_arena_start"], syms["__elfpatch_arena_end"], syms[importSnake], syms[importKebab])
+					}
+					if sec := sectionOf(t, elf, syms["__elfpatch_state"]); sec != ".bss" {
+						t.Errorf("%s: __elfpatch_state in %q, want .bss", shape.Name, sec)
+					}
+					// What the linker made of the call to the undefined weak hook.
+					addr, n := symbolRange(t, elf, importSnake)
+					dis := runTool(t, toolObjdump, "-d", "--no-show-raw-insn",
+						fmt.Sprintf("--start-address=%#x", addr&^1), fmt.Sprintf("--stop-address=%#x", addr&^1+n), elf)
+					call := regexp.MustCompile(`(?m)^\s*([0-9a-f]+):\s+(\S+)\s*(.*)\n\s*([0-9a-f]+):\s+udf\s`).FindStringSubmatch(dis)
+					switch {
+					case call == nil:
+						t.Errorf("%s: no udf in the allocator:\n%s", shape.Name, dis)
+					case shape.Name == "arm-none-eabi-ld" && call[2] != "nop.w":
+						t.Errorf("%s: before the udf: %s %s, want nop.w", shape.Name, call[2], call[3])
+					case shape.Name == "ld.lld" && !(call[2] == "bl" && strings.HasPrefix(call[3], "0x"+call[4])):
+						t.Errorf("%s: before the udf: %s %s, want a bl to the udf", shape.Name, call[2], call[3])
+					}
+					tg.requireRun(t, elf, fmt.Sprintf("contract %d", size), exitPass, "PASS contract")
+					tg.requireRun(t, elf, fmt.Sprintf("fill %d", size), exitTrap, "filled", tg.Trap)
+					tg.requireRun(t, elf, fmt.Sprintf("fill %d", size-1), exitPass, "filled", "survived")
+					tg.requireRun(t, elf, "badalign", exitTrap, "badalign", tg.Trap)
+					for _, kind := range []string{"len", "align", "grow"} {
+						tg.requireRun(t, elf, "wrap "+kind, exitTrap, "wrap "+kind, tg.Trap)
+					}
+					tg.requireRun(t, elf, "exhaust", exitTrap, "exhaust", tg.Trap)
+					tg.requireRun(t, elf, "reset", exitPass, "first boot", "second boot", "PASS reset")
+					tg.requireRun(t, hookELF, "exhaust", exitExhausted, "EXHAUSTED")
+					tg.requireRun(t, hookELF, "badalign", exitExhausted, "EXHAUSTED")
+				}
+			})
+		}
 	}
 }

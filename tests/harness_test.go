@@ -1,33 +1,48 @@
 package tests
 
-// Cortex-M3 test harness: helpers that compile, link and run the bare-metal
-// programs in cortexm/ under QEMU's mps2-an385 machine.
+// Test harness: helpers that compile, link and run the allocator contract
+// program (common/contract.c with a platform layer) on every target elfpatch
+// supports, under QEMU or natively.
 //
-// The allocator contract is asserted by the program itself (cortexm/contract.c);
-// these helpers only build it and report how it ended (exit status and
-// semihosting output). A typical end-to-end test builds the program without
-// the reference allocator, links it leaving the import undefined, lets
-// elfpatch bind it, and runs it:
+// The allocator contract is asserted by the program itself; these helpers
+// only build it and report how it ended (exit status and output). A target
+// (targets_test.go: targetM3, targetM0, targetM33, targetR5, targetRV32IMAC,
+// targetRV32IMA, targetAArch64, targetX86_64) says how: its compilers, link
+// command shapes, linker scripts and how an image runs. A typical
+// end-to-end test builds the program without an allocator, links it leaving
+// the import undefined, lets elfpatch bind it, and runs it:
 //
-//	requireTools(t, toolQEMU, toolClang, toolLLD)
-//	dir := t.TempDir()
-//	objs := buildProgramObjects(t, clangCompiler, dir, programOptions{})
-//	elf := linkProgram(t, linkShapeByName(t, "ld.lld"), objs, linkerScript(t, scriptMPS2),
-//		filepath.Join(dir, "app.elf"),
+//	tg := targetRV32IMAC
+//	requireTarget(t, tg) // skips, or fails under CI=true, if a tool is missing
+//	cc := tg.compiler(t, "clang")
+//	objs := sharedObjects(t, cc, programOptions{}) // compiled once per test binary
+//	elf := linkProgram(t, tg.shape(t, "ld.lld"), objs, tg.script(t, "virt.ld"),
+//		filepath.Join(t.TempDir(), "app.elf"),
 //		"--gc-sections", "--unresolved-symbols=ignore-all", "--emit-relocs")
-//	// ... run elfpatch on elf with a 65536-byte arena ...
-//	requireRun(t, elf, "contract 65536", exitPass, "PASS contract")
-//	requireRun(t, elf, "fill 65536", exitHardFault, "filled", "HARDFAULT")
+//	// ... run elfpatch on elf with a 16384-byte arena ...
+//	tg.requireRun(t, elf, "contract 16384", exitPass, "PASS contract")
+//	tg.requireRun(t, elf, "fill 16384", exitTrap, "filled", tg.Trap)
+//
+// tg.script(t, scriptDefault) is "": the linker's default script (r5,
+// aarch64, x86_64). buildProgramObjects compiles into a directory of the
+// test's own instead of sharing.
+//
+// The Cortex-M3 helpers of the first harness remain: compilers, gccCompiler,
+// clangCompiler, linkShapes, linkerScript, runQEMU and requireRun are the
+// m3 target's.
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -41,12 +56,23 @@ const (
 	toolQEMU    = "qemu-system-arm"
 	toolObjdump = "llvm-objdump"
 	toolReadelf = "llvm-readelf"
+
+	toolRISCVGCC    = "riscv64-unknown-elf-gcc"
+	toolRISCVLD     = "riscv64-unknown-elf-ld"
+	toolAArch64LD   = "aarch64-linux-gnu-ld"
+	toolHostGCC     = "gcc"
+	toolHostLD      = "ld"
+	toolQEMURISCV32 = "qemu-system-riscv32"
+	toolQEMUUserARM = "qemu-arm"     // Linux user mode
+	toolQEMUUserA64 = "qemu-aarch64" // Linux user mode
 )
 
-// Linker scripts in cortexm/.
+// Linker scripts. Each names a file in its target's directory, except
+// scriptDefault: the linker's built-in script (no -T).
 const (
-	scriptMPS2    = "mps2.ld"     // code in FLASH at 0, data in RAM at 0x20000000
-	scriptMPS2Far = "mps2-far.ld" // code at 0x20200000, vectors still at 0
+	scriptMPS2    = "mps2.ld"     // m3: code in FLASH at 0, data in RAM at 0x20000000
+	scriptMPS2Far = "mps2-far.ld" // m3: code at 0x20200000, vectors still at 0
+	scriptDefault = "default"     // no -T: the linker's default script
 )
 
 // The allocator import, in both ELF spellings.
@@ -55,7 +81,7 @@ const (
 	importKebab = "cabi-arena-realloc"
 )
 
-// qemuTimeout is how long runQEMU lets one program run before killing QEMU.
+// qemuTimeout is how long a run may take before the program is killed.
 const qemuTimeout = 30 * time.Second
 
 // sharedDir is a scratch directory for builds shared by several tests of
@@ -85,7 +111,12 @@ var lookPath = exec.LookPath
 func requireTools(t testing.TB, names ...string) {
 	t.Helper()
 	var missing []string
+	seen := map[string]bool{}
 	for _, name := range names {
+		if name == "" || seen[name] {
+			continue
+		}
+		seen[name] = true
 		if _, err := lookPath(name); err != nil {
 			missing = append(missing, name)
 		}
@@ -101,30 +132,27 @@ func requireTools(t testing.TB, names ...string) {
 	t.Skip(msg)
 }
 
-// compiler is a C/assembler compiler for the Cortex-M3.
+// compiler is a C/assembler compiler for one target.
 type compiler struct {
-	Name  string   // short name for subtests and file names: "gcc", "clang"
-	Tool  string   // executable
-	Flags []string // target selection, passed first
+	Name   string   // short name for subtests and file names: "gcc", "clang"
+	Tool   string   // executable
+	Flags  []string // target selection, passed first
+	Target string   // the target's Name: whose platform layer the program uses
 }
 
-var (
-	gccCompiler   = compiler{Name: "gcc", Tool: toolGCC, Flags: []string{"-mcpu=cortex-m3", "-mthumb", "-Wa,--noexecstack"}}
-	clangCompiler = compiler{Name: "clang", Tool: toolClang, Flags: []string{"--target=thumbv7m-none-eabi", "-mcpu=cortex-m3", "-mthumb", "-Wa,--noexecstack"}}
-	compilers     = []compiler{gccCompiler, clangCompiler}
-)
-
 // harnessCFlags are used for every harness source. The sources compile
-// warning-free with both compilers; -Werror keeps it that way.
+// warning-free with every compiler of every target; -Werror keeps it that
+// way.
 var harnessCFlags = []string{
 	"-Wall", "-Wextra", "-Werror", "-O2", "-ffreestanding", "-nostdlib",
 	"-ffunction-sections", "-fdata-sections",
 }
 
-// cortexmPath returns the absolute path of a file in cortexm/.
-func cortexmPath(t testing.TB, name string) string {
+// testsPath returns the absolute path of a file in tests/ (rel is relative
+// to tests/, e.g. "common/contract.c") and fails the test if it is missing.
+func testsPath(t testing.TB, rel string) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("cortexm", name))
+	p, err := filepath.Abs(rel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +162,17 @@ func cortexmPath(t testing.TB, name string) string {
 	return p
 }
 
-// linkerScript returns the absolute path of a linker script in cortexm/
-// (scriptMPS2 or scriptMPS2Far).
+// cortexmPath returns the absolute path of a file in cortexm/.
+func cortexmPath(t testing.TB, name string) string {
+	t.Helper()
+	return testsPath(t, filepath.Join("cortexm", name))
+}
+
+// linkerScript returns the absolute path of a linker script of the m3
+// target (scriptMPS2 or scriptMPS2Far).
 func linkerScript(t testing.TB, name string) string {
 	t.Helper()
-	return cortexmPath(t, name)
+	return targetM3.script(t, name)
 }
 
 // runTool runs a command and fails the test, showing the command line and
@@ -164,22 +198,74 @@ func commandLine(name string, args []string) string {
 	return strings.Join(q, " ")
 }
 
+// sourcePath resolves a source name for cc: a bare name is looked up in the
+// platform directory of cc's target, then in common/; anything else is a
+// path (relative to tests/ or absolute).
+func sourcePath(t testing.TB, cc compiler, src string) string {
+	t.Helper()
+	if filepath.IsAbs(src) || strings.ContainsRune(src, filepath.Separator) {
+		p, err := filepath.Abs(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, dir := range []string{targetOf(t, cc).Platform, "common"} {
+		if _, err := os.Stat(filepath.Join(dir, src)); err == nil {
+			return testsPath(t, filepath.Join(dir, src))
+		}
+	}
+	t.Fatalf("harness source %s not found in %s/ or common/", src, targetOf(t, cc).Platform)
+	return ""
+}
+
+// compileJob is one source to compile: src as sourcePath resolves it,
+// the object to write, and extra compiler flags.
+type compileJob struct {
+	src, obj string
+	extra    []string
+}
+
+// compileObjects compiles jobs with cc, concurrently, with the harness flags
+// (-Werror included); a failing compile, or one that prints diagnostics,
+// fails the test with its command line and output.
+func compileObjects(t testing.TB, cc compiler, jobs ...compileJob) {
+	t.Helper()
+	tg := targetOf(t, cc)
+	includes := []string{"-I", testsPath(t, tg.Platform), "-I", testsPath(t, "common")}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		args := append([]string{}, cc.Flags...)
+		args = append(args, harnessCFlags...)
+		args = append(args, includes...)
+		args = append(args, j.extra...)
+		args = append(args, "-c", sourcePath(t, cc, j.src), "-o", j.obj)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := exec.Command(cc.Tool, args...).CombinedOutput()
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("%s failed: %v\n%s", commandLine(cc.Tool, args), err, out)
+			case strings.TrimSpace(string(out)) != "":
+				errs[i] = fmt.Errorf("%s printed diagnostics:\n%s", commandLine(cc.Tool, args), out)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // compileObject compiles one C (.c) or assembler (.S) source with cc, the
 // harness flags (-Werror included) and extra, writing the object to obj.
-// src may be a name in cortexm/ or any path. It returns obj.
+// src may be a name in the target's platform directory or in common/, or
+// any path. It returns obj.
 func compileObject(t testing.TB, cc compiler, src, obj string, extra ...string) string {
 	t.Helper()
-	if !filepath.IsAbs(src) && !strings.ContainsRune(src, filepath.Separator) {
-		src = cortexmPath(t, src)
-	}
-	args := append([]string{}, cc.Flags...)
-	args = append(args, harnessCFlags...)
-	args = append(args, "-I", filepath.Dir(cortexmPath(t, "semihost.h")))
-	args = append(args, extra...)
-	args = append(args, "-c", src, "-o", obj)
-	if out := runTool(t, cc.Tool, args...); strings.TrimSpace(out) != "" {
-		t.Fatalf("%s printed diagnostics:\n%s", commandLine(cc.Tool, args), out)
-	}
+	compileObjects(t, cc, compileJob{src, obj, extra})
 	return obj
 }
 
@@ -189,66 +275,221 @@ type programOptions struct {
 	// (-DCONTRACT_EXHAUSTED_HOOK): it prints "EXHAUSTED" and exits with 4.
 	ExhaustedHook bool
 	// RefArenaSize, if nonzero, also compiles the test-only reference
-	// allocator cortexm/refalloc.c with that arena size. Zero leaves the
-	// import undefined, for elfpatch to bind.
+	// allocator common/refalloc.c with that arena size. Zero leaves the
+	// import undefined, for elfpatch to bind (or AllocatorObject).
 	RefArenaSize uint32
 	// RefBug builds a deliberately broken reference allocator (see refalloc.c).
 	RefBug int
+	// AllocatorObject, if set, is a relocatable object defining
+	// __cabi_arena_realloc (for example arena_blob/thumb2.o) to link
+	// instead of refalloc.c. It may refer to __elfpatch_state (one zeroed
+	// 4-byte word in .bss), __elfpatch_arena_start, __elfpatch_arena_end
+	// and a weak __cabi_arena_exhausted; the harness provides the storage
+	// (common/arenastore.c: an ArenaSize-byte array in .bss and the state
+	// word) and binds the kebab spelling to __cabi_arena_realloc with a
+	// one-line linker script among the link inputs.
+	AllocatorObject string
+	// ArenaSize is the arena size for AllocatorObject.
+	ArenaSize uint32
 	// CFlags are extra compiler flags for every source.
 	CFlags []string
 }
 
-// buildProgramObjects compiles the contract program (startup.c, semihost.c,
-// contract.c, rel32.S, and refalloc.c if opt.RefArenaSize != 0) with cc into
-// dir and returns the objects in link order.
+// buildProgramObjects compiles the contract program for cc's target (its
+// platform layer; common/print.c, contract.c and rel32.S; refalloc.c if
+// opt.RefArenaSize != 0; arenastore.c and the allocator object if
+// opt.AllocatorObject is set) with cc into dir and returns the link inputs
+// in link order.
 func buildProgramObjects(t testing.TB, cc compiler, dir string, opt programOptions) []string {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var objs []string
+	var jobs []compileJob
 	add := func(src, obj string, flags ...string) {
-		flags = append(append([]string{}, opt.CFlags...), flags...)
-		objs = append(objs, compileObject(t, cc, src, filepath.Join(dir, obj), flags...))
+		jobs = append(jobs, compileJob{src, filepath.Join(dir, obj), append(append([]string{}, opt.CFlags...), flags...)})
 	}
-	add("startup.c", "startup.o")
-	add("semihost.c", "semihost.o")
+	for _, src := range targetOf(t, cc).platformSources() {
+		add(src, objectName(src))
+	}
+	add("common/print.c", "print.o")
 	if opt.ExhaustedHook {
-		add("contract.c", "contract-hook.o", "-DCONTRACT_EXHAUSTED_HOOK")
+		add("common/contract.c", "contract-hook.o", "-DCONTRACT_EXHAUSTED_HOOK")
 	} else {
-		add("contract.c", "contract.o")
+		add("common/contract.c", "contract.o")
 	}
-	add("rel32.S", "rel32.o")
+	add("common/rel32.S", "rel32.o")
 	if opt.RefArenaSize != 0 {
-		add("refalloc.c", fmt.Sprintf("refalloc-%d-bug%d.o", opt.RefArenaSize, opt.RefBug),
+		add("common/refalloc.c", fmt.Sprintf("refalloc-%d-bug%d.o", opt.RefArenaSize, opt.RefBug),
 			fmt.Sprintf("-DREF_ARENA_SIZE=%d", opt.RefArenaSize), fmt.Sprintf("-DREF_BUG=%d", opt.RefBug))
+	}
+	if opt.AllocatorObject != "" {
+		if opt.ArenaSize == 0 {
+			t.Fatal("programOptions.AllocatorObject needs ArenaSize")
+		}
+		add("common/arenastore.c", fmt.Sprintf("arenastore-%d.o", opt.ArenaSize), fmt.Sprintf("-DARENA_SIZE=%d", opt.ArenaSize))
+	}
+	compileObjects(t, cc, jobs...)
+	objs := make([]string, len(jobs))
+	for i, j := range jobs {
+		objs[i] = j.obj
+	}
+	if opt.AllocatorObject != "" {
+		objs = append(objs, allocatorInputs(t, dir, opt.AllocatorObject)...)
 	}
 	return objs
 }
 
-// linkShape is one way of linking a Cortex-M image: a linker run directly or
-// through a compiler driver. All shapes take the same objects and script.
+// allocatorInputs are the link inputs of an allocator object: the object
+// and a linker script (written into dir) that binds the kebab spelling to
+// the object's __cabi_arena_realloc. GNU ld and ld.lld both read a linker
+// script given as an input file; the symbol keeps the definition's type
+// and Thumb bit.
+func allocatorInputs(t testing.TB, dir, object string) []string {
+	t.Helper()
+	obj, err := filepath.Abs(object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(obj); err != nil {
+		t.Fatalf("allocator object: %v", err)
+	}
+	alias := filepath.Join(dir, "kebab-alias.ld")
+	text := "/* The kebab spelling of the import, bound to the allocator object's definition. */\n\"" +
+		importKebab + "\" = " + importSnake + ";\n"
+	if err := os.WriteFile(alias, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{obj, alias}
+}
+
+// sharedObjects is buildProgramObjects for the whole test binary: every
+// object is compiled once (per target, compiler, flags and variant) into
+// sharedDir and reused by every test that asks for it. The hook variant
+// shares all objects but contract.o with the plain one, the refalloc.c and
+// arenastore.c variants all objects but their own. Callers must not change
+// the files.
+func sharedObjects(t testing.TB, cc compiler, opt programOptions) []string {
+	t.Helper()
+	flags := strings.Join(opt.CFlags, " ")
+	base := filepath.Join(sharedDir, "objs", cc.Target, cc.Name, fmt.Sprintf("%x", sha256.Sum256([]byte(flags)))[:12])
+	objs := cachedBuild(t, base+"/core", func(dir string) []string {
+		return buildProgramObjects(t, cc, dir, programOptions{CFlags: opt.CFlags})
+	})
+	one := func(key, src, obj string, extra ...string) string {
+		return cachedBuild(t, base+"/"+key, func(dir string) []string {
+			return []string{compileObject(t, cc, src, filepath.Join(dir, obj), append(append([]string{}, opt.CFlags...), extra...)...)}
+		})[0]
+	}
+	if opt.ExhaustedHook {
+		hook := one("hook", "common/contract.c", "contract-hook.o", "-DCONTRACT_EXHAUSTED_HOOK")
+		for i, o := range objs {
+			if filepath.Base(o) == "contract.o" {
+				objs[i] = hook
+			}
+		}
+	}
+	if opt.RefArenaSize != 0 {
+		objs = append(objs, one(fmt.Sprintf("ref-%d-bug%d", opt.RefArenaSize, opt.RefBug), "common/refalloc.c",
+			fmt.Sprintf("refalloc-%d-bug%d.o", opt.RefArenaSize, opt.RefBug),
+			fmt.Sprintf("-DREF_ARENA_SIZE=%d", opt.RefArenaSize), fmt.Sprintf("-DREF_BUG=%d", opt.RefBug)))
+	}
+	if opt.AllocatorObject != "" {
+		if opt.ArenaSize == 0 {
+			t.Fatal("programOptions.AllocatorObject needs ArenaSize")
+		}
+		objs = append(objs, one(fmt.Sprintf("arena-%d", opt.ArenaSize), "common/arenastore.c",
+			fmt.Sprintf("arenastore-%d.o", opt.ArenaSize), fmt.Sprintf("-DARENA_SIZE=%d", opt.ArenaSize)))
+		objs = append(objs, cachedBuild(t, base+"/alloc-"+fmt.Sprintf("%x", sha256.Sum256([]byte(opt.AllocatorObject)))[:12],
+			func(dir string) []string { return allocatorInputs(t, dir, opt.AllocatorObject) })...)
+	}
+	return objs
+}
+
+var buildCache struct {
+	sync.Mutex
+	m map[string]*cachedObjs
+}
+
+type cachedObjs struct {
+	once sync.Once
+	ok   bool
+	objs []string
+}
+
+// cachedBuild runs build(dir) once per test binary for dir and returns
+// (a copy of) what it returned; a failed build fails every test that
+// needs it.
+func cachedBuild(t testing.TB, dir string, build func(dir string) []string) []string {
+	t.Helper()
+	buildCache.Lock()
+	if buildCache.m == nil {
+		buildCache.m = map[string]*cachedObjs{}
+	}
+	e := buildCache.m[dir]
+	if e == nil {
+		e = &cachedObjs{}
+		buildCache.m[dir] = e
+	}
+	buildCache.Unlock()
+	e.once.Do(func() {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		e.objs = build(dir)
+		e.ok = true
+	})
+	if !e.ok {
+		t.Fatalf("building %s failed (see the log of the test that built it)", dir)
+	}
+	return append([]string(nil), e.objs...)
+}
+
+// objectName is the object file name for a source: "linux/start.S" -> "start.o".
+func objectName(src string) string {
+	base := filepath.Base(src)
+	return strings.TrimSuffix(base, filepath.Ext(base)) + ".o"
+}
+
+// linkShape is one way of linking an image: a linker run directly or
+// through a compiler driver. All shapes of a target take the same objects
+// and scripts.
 type linkShape struct {
 	Name string // the command: "arm-none-eabi-ld", "ld.lld", "arm-none-eabi-gcc", "clang"
 	Tool string // executable
 	// Args returns the arguments (after Tool) that link objs with script into
-	// out. linkerArgs are raw linker options ("--gc-sections",
-	// "--defsym=x=1", "-Map=m.txt"); the driver shapes pass each one through
-	// -Xlinker.
+	// out; script "" links with the linker's default script (no -T).
+	// linkerArgs are raw linker options ("--gc-sections", "--defsym=x=1",
+	// "-Map=m.txt"); the driver shapes pass each one through -Xlinker.
 	Args func(objs []string, script, out string, linkerArgs []string) []string
 }
 
+// directLinkArgs are the arguments of a linker run directly:
+// [-T SCRIPT] OBJS... LINKERARGS... -o OUT.
 func directLinkArgs(objs []string, script, out string, linkerArgs []string) []string {
-	args := []string{"-T", script}
+	var args []string
+	if script != "" {
+		args = append(args, "-T", script)
+	}
 	args = append(args, objs...)
 	args = append(args, linkerArgs...)
 	return append(args, "-o", out)
 }
 
+// directLinkArgsWith is directLinkArgs with options first (e.g. "-m", "elf32lriscv").
+func directLinkArgsWith(prefix ...string) func(objs []string, script, out string, linkerArgs []string) []string {
+	return func(objs []string, script, out string, linkerArgs []string) []string {
+		return append(append([]string{}, prefix...), directLinkArgs(objs, script, out, linkerArgs)...)
+	}
+}
+
 func driverLinkArgs(prefix []string) func(objs []string, script, out string, linkerArgs []string) []string {
 	return func(objs []string, script, out string, linkerArgs []string) []string {
 		args := append([]string{}, prefix...)
-		args = append(args, "-nostdlib", "-T", script)
+		args = append(args, "-nostdlib")
+		if script != "" {
+			args = append(args, "-T", script)
+		}
 		args = append(args, objs...)
 		for _, a := range linkerArgs {
 			args = append(args, "-Xlinker", a)
@@ -257,34 +498,15 @@ func driverLinkArgs(prefix []string) func(objs []string, script, out string, lin
 	}
 }
 
-// linkShapes are the four link command shapes:
-//
-//	arm-none-eabi-ld -T SCRIPT OBJS... LINKERARGS... -o OUT
-//	ld.lld -T SCRIPT OBJS... LINKERARGS... -o OUT
-//	arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb -nostdlib -T SCRIPT OBJS... -Xlinker ARG... -o OUT
-//	clang --target=thumbv7m-none-eabi -mcpu=cortex-m3 -fuse-ld=lld -nostdlib -T SCRIPT OBJS... -Xlinker ARG... -o OUT
-var linkShapes = []linkShape{
-	{Name: "arm-none-eabi-ld", Tool: toolLD, Args: directLinkArgs},
-	{Name: "ld.lld", Tool: toolLLD, Args: directLinkArgs},
-	{Name: "arm-none-eabi-gcc", Tool: toolGCC, Args: driverLinkArgs([]string{"-mcpu=cortex-m3", "-mthumb"})},
-	{Name: "clang", Tool: toolClang, Args: driverLinkArgs([]string{"--target=thumbv7m-none-eabi", "-mcpu=cortex-m3", "-fuse-ld=lld"})},
-}
-
-// linkShapeByName returns the link shape with that Name.
+// linkShapeByName returns the m3 link shape with that Name.
 func linkShapeByName(t testing.TB, name string) linkShape {
 	t.Helper()
-	for _, s := range linkShapes {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no link shape %q", name)
-	return linkShape{}
+	return targetM3.shape(t, name)
 }
 
 // linkProgram links objs with script into out using shape, passing
-// linkerArgs to the linker, and returns out. The linker must succeed; its
-// warnings are logged.
+// linkerArgs to the linker, and returns out. script "" is the linker's
+// default script. The linker must succeed; its warnings are logged.
 func linkProgram(t testing.TB, shape linkShape, objs []string, script, out string, linkerArgs ...string) string {
 	t.Helper()
 	args := shape.Args(objs, script, out, linkerArgs)
@@ -294,48 +516,93 @@ func linkProgram(t testing.TB, shape linkShape, objs []string, script, out strin
 	return out
 }
 
-// qemuCommand returns the QEMU command line that runs elf with the
-// semihosting command line args (an empty args passes no -append). QEMU is
-// run in elf's directory with the bare file name, so the program's first
-// command-line word (QEMU's kernel file name) is that name, never a path.
-func qemuCommand(ctx context.Context, elf, args string) *exec.Cmd {
-	qargs := []string{
-		"-M", "mps2-an385", "-nographic", "-monitor", "none", "-serial", "none",
-		"-semihosting-config", "enable=on,target=native",
-		"-kernel", filepath.Base(elf),
+// runKind is how a target's images run.
+type runKind int
+
+const (
+	runSemihosting runKind = iota // QEMU system emulation, I/O and exit through semihosting
+	runUserMode                   // QEMU Linux user mode: a static Linux executable
+	runNative                     // a static Linux executable run on the host
+)
+
+// runSpec describes how a target's images run.
+type runSpec struct {
+	Kind runKind
+	Tool string   // the emulator ("" for runNative)
+	Args []string // emulator options before the image: "-M", "mps2-an385" or "-cpu", "cortex-r5"
+	// Host is the GOOS/GOARCH a runNative image needs ("linux/amd64").
+	Host string
+}
+
+// command returns the command that runs elf with the command-line words
+// args. It runs in elf's directory with the bare file name, so the
+// program's first command-line word (QEMU's kernel file name, or argv[0])
+// is that name, never a path. Semihosting passes args verbatim as QEMU's
+// -append (an empty args passes none); the Linux shapes pass its words.
+func (r runSpec) command(ctx context.Context, elf, args string) *exec.Cmd {
+	base := filepath.Base(elf)
+	var cmd *exec.Cmd
+	switch r.Kind {
+	case runSemihosting:
+		qargs := append([]string{}, r.Args...)
+		qargs = append(qargs, "-nographic", "-monitor", "none", "-serial", "none",
+			"-semihosting-config", "enable=on,target=native", "-kernel", base)
+		if args != "" {
+			qargs = append(qargs, "-append", args)
+		}
+		cmd = exec.CommandContext(ctx, r.Tool, qargs...)
+	case runUserMode:
+		qargs := append(append(append([]string{}, r.Args...), base), strings.Fields(args)...)
+		cmd = exec.CommandContext(ctx, r.Tool, qargs...)
+	case runNative:
+		cmd = exec.CommandContext(ctx, "./"+base, strings.Fields(args)...)
+		cmd.Args[0] = base
 	}
-	if args != "" {
-		qargs = append(qargs, "-append", args)
-	}
-	cmd := exec.CommandContext(ctx, toolQEMU, qargs...)
 	cmd.Dir = filepath.Dir(elf)
 	cmd.Stdin = nil
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
 
-// runQEMU runs elf on qemu-system-arm -M mps2-an385 with semihosting, args
-// as the command line after the kernel name, and returns QEMU's exit status
-// (the program's semihosting exit code) and everything it printed (stdout
-// and stderr). It kills QEMU and fails the test after qemuTimeout.
-func runQEMU(t testing.TB, elf, args string) (exitCode int, output string) {
-	t.Helper()
-	return runQEMUTimeout(t, elf, args, qemuTimeout)
+// what names the runner in messages.
+func (r runSpec) what() string {
+	if r.Kind == runNative {
+		return "the program"
+	}
+	return "QEMU"
 }
 
-// runQEMUTimeout is runQEMU with an explicit timeout.
-func runQEMUTimeout(t testing.TB, elf, args string, timeout time.Duration) (exitCode int, output string) {
+// Exit statuses of the contract program.
+const (
+	exitPass        = 0 // the mode's checks passed
+	exitFail        = 1 // a check failed ("FAIL ..." says which)
+	exitUnsupported = 2 // the mode needs what the platform lacks ("UNSUPPORTED ...")
+	exitTrap        = 3 // a fault or trap handler ran ("HARDFAULT ..." or "TRAP ...")
+	exitHardFault   = exitTrap
+	exitExhausted   = 4 // the program's __cabi_arena_exhausted ran ("EXHAUSTED")
+)
+
+// run runs elf on tg with args as its command line and returns the exit
+// status and everything it printed (stdout and stderr). It kills the
+// program and fails the test after qemuTimeout.
+func (tg *target) run(t testing.TB, elf, args string) (exitCode int, output string) {
+	t.Helper()
+	return tg.runTimeout(t, elf, args, qemuTimeout)
+}
+
+// runTimeout is run with an explicit timeout.
+func (tg *target) runTimeout(t testing.TB, elf, args string, timeout time.Duration) (exitCode int, output string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := qemuCommand(ctx, elf, args)
+	cmd := tg.Run.command(ctx, elf, args)
 	var buf bytes.Buffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	err := cmd.Run()
 	output = buf.String()
 	if ctx.Err() != nil {
-		t.Fatalf("%s: QEMU killed after %v running %q; output so far:\n%s", filepath.Base(elf), timeout, args, output)
+		t.Fatalf("%s: %s killed after %v running %q; output so far:\n%s", filepath.Base(elf), tg.Run.what(), timeout, args, output)
 		return -1, output
 	}
 	var exitErr *exec.ExitError
@@ -345,43 +612,56 @@ func runQEMUTimeout(t testing.TB, elf, args string, timeout time.Duration) (exit
 	case errors.As(err, &exitErr) && exitErr.ExitCode() >= 0:
 		return exitErr.ExitCode(), output
 	default:
-		t.Fatalf("%s: running QEMU with %q: %v\n%s", filepath.Base(elf), args, err, output)
+		t.Fatalf("%s: running %s with %q: %v\n%s", filepath.Base(elf), tg.Run.what(), args, err, output)
 		return -1, output
 	}
 }
 
-// Exit statuses of the contract program.
-const (
-	exitPass      = 0 // the mode's checks passed
-	exitFail      = 1 // a check failed ("FAIL ..." says which)
-	exitHardFault = 3 // a fault handler ran ("HARDFAULT ...")
-	exitExhausted = 4 // the program's __cabi_arena_exhausted ran ("EXHAUSTED")
-)
-
-// requireRun runs elf with args and fails the test unless QEMU exits with
-// wantCode and the output contains every string of wantInOrder, in that
-// order. It returns the output.
-func requireRun(t testing.TB, elf, args string, wantCode int, wantInOrder ...string) string {
+// requireRun runs elf on tg with args and fails the test unless it exits
+// with wantCode and its output contains every string of wantInOrder, in
+// that order. It returns the output.
+func (tg *target) requireRun(t testing.TB, elf, args string, wantCode int, wantInOrder ...string) string {
 	t.Helper()
-	code, out := runQEMU(t, elf, args)
+	code, out := tg.run(t, elf, args)
 	if code != wantCode {
-		t.Fatalf("%s %q: exit status %d, want %d; output:\n%s", filepath.Base(elf), args, code, wantCode, out)
+		t.Fatalf("%s on %s %q: exit status %d, want %d; output:\n%s", filepath.Base(elf), tg.Name, args, code, wantCode, out)
 	}
 	rest := out
 	for _, w := range wantInOrder {
 		i := strings.Index(rest, w)
 		if i < 0 {
-			t.Fatalf("%s %q: output lacks %q (in order %q); output:\n%s", filepath.Base(elf), args, w, wantInOrder, out)
+			t.Fatalf("%s on %s %q: output lacks %q (in order %q); output:\n%s", filepath.Base(elf), tg.Name, args, w, wantInOrder, out)
 		}
 		rest = rest[i+len(w):]
 	}
 	return out
 }
 
+// runQEMU runs an m3 image on qemu-system-arm -M mps2-an385 with
+// semihosting, args as the command line after the kernel name, and returns
+// QEMU's exit status (the program's semihosting exit code) and everything
+// it printed. It kills QEMU and fails the test after qemuTimeout.
+func runQEMU(t testing.TB, elf, args string) (exitCode int, output string) {
+	t.Helper()
+	return targetM3.runTimeout(t, elf, args, qemuTimeout)
+}
+
+// runQEMUTimeout is runQEMU with an explicit timeout.
+func runQEMUTimeout(t testing.TB, elf, args string, timeout time.Duration) (exitCode int, output string) {
+	t.Helper()
+	return targetM3.runTimeout(t, elf, args, timeout)
+}
+
+// requireRun is targetM3.requireRun.
+func requireRun(t testing.TB, elf, args string, wantCode int, wantInOrder ...string) string {
+	t.Helper()
+	return targetM3.requireRun(t, elf, args, wantCode, wantInOrder...)
+}
+
 // relocationsAgainst lists the static relocations of obj, an object file
-// or a linked ELF (llvm-readelf -r; link with --emit-relocs to keep them),
-// and returns, for each symbol of interest, how many relocations of each
-// type (e.g. "R_ARM_THM_CALL") refer to it.
+// or a linked ELF of any target (llvm-readelf -r; link with --emit-relocs
+// to keep them), and returns, for each symbol of interest, how many
+// relocations of each type (e.g. "R_ARM_THM_CALL") refer to it.
 func relocationsAgainst(t testing.TB, obj string, symbols ...string) map[string]map[string]int {
 	t.Helper()
 	res := map[string]map[string]int{}
@@ -391,7 +671,7 @@ func relocationsAgainst(t testing.TB, obj string, symbols ...string) map[string]
 	for _, line := range strings.Split(runTool(t, toolReadelf, "-r", "-W", obj), "\n") {
 		// OFFSET INFO TYPE SYMVALUE SYMNAME [+ ADDEND]
 		f := strings.Fields(line)
-		if len(f) < 5 || !strings.HasPrefix(f[2], "R_ARM_") {
+		if len(f) < 5 || !strings.HasPrefix(f[2], "R_") {
 			continue
 		}
 		if m, ok := res[f[4]]; ok {
@@ -399,4 +679,9 @@ func relocationsAgainst(t testing.TB, obj string, symbols ...string) map[string]
 		}
 	}
 	return res
+}
+
+// hostIs reports whether the tests run on GOOS/GOARCH host ("linux/amd64").
+func hostIs(host string) bool {
+	return host == runtime.GOOS+"/"+runtime.GOARCH
 }

@@ -21,7 +21,7 @@ if [ -z "${ELFPATCH:-}" ]; then
 fi
 export ELFPATCH
 
-cflags="-mcpu=cortex-m3 -mthumb -O2 -ffreestanding -nostdlib -ffunction-sections -fdata-sections -Itests/cortexm"
+cflags="-mcpu=cortex-m3 -mthumb -O2 -ffreestanding -nostdlib -ffunction-sections -fdata-sections -Wa,--noexecstack -Itests/cortexm -Itests/common"
 for src in tests/cortexm/startup.c tests/cortexm/semihost.c examples/cortex-m3/main.c; do
     arm-none-eabi-gcc $cflags -c "$src" -o "$tmp/$(basename "$src" .c).o"
 done

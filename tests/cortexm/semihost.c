@@ -1,17 +1,6 @@
 /* Semihosting client and freestanding memory primitives; see semihost.h. */
 #include "semihost.h"
 
-/*
- * GCC recognises byte loops as memcpy/memset even with -ffreestanding and
- * would turn memcpy's own loop into a call to memcpy.  Clang's
- * -ffreestanding implies -fno-builtin, which already prevents that.
- */
-#if defined(__GNUC__) && !defined(__clang__)
-#define NO_LOOP_TO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define NO_LOOP_TO_LIBCALL
-#endif
-
 uint32_t sh_call(uint32_t op, const void *arg)
 {
     register uint32_t r0 __asm__("r0") = op;
@@ -95,97 +84,10 @@ int sh_get_cmdline(char *buf, uint32_t size)
     return (int)n;
 }
 
-NO_LOOP_TO_LIBCALL void *memcpy(void *dst, const void *src, size_t n)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if ((((uintptr_t)d | (uintptr_t)s) & 3u) == 0) {
-        for (; n >= 4; n -= 4, d += 4, s += 4) {
-            *(uint32_t *)(void *)d = *(const uint32_t *)(const void *)s;
-        }
-    }
-    while (n--) {
-        *d++ = *s++;
-    }
-    return dst;
-}
-
-NO_LOOP_TO_LIBCALL void *memmove(void *dst, const void *src, size_t n)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    if (d == s || n == 0) {
-        return dst;
-    }
-    if (d < s || d >= s + n) {
-        while (n--) {
-            *d++ = *s++;
-        }
-    } else {
-        d += n;
-        s += n;
-        while (n--) {
-            *--d = *--s;
-        }
-    }
-    return dst;
-}
-
-NO_LOOP_TO_LIBCALL void *memset(void *dst, int c, size_t n)
-{
-    unsigned char *d = dst;
-    unsigned char b = (unsigned char)c;
-    if (((uintptr_t)d & 3u) == 0) {
-        uint32_t w = b * 0x01010101u;
-        for (; n >= 4; n -= 4, d += 4) {
-            *(uint32_t *)(void *)d = w;
-        }
-    }
-    while (n--) {
-        *d++ = b;
-    }
-    return dst;
-}
-
-NO_LOOP_TO_LIBCALL int memcmp(const void *a, const void *b, size_t n)
-{
-    const unsigned char *x = a;
-    const unsigned char *y = b;
-    for (; n != 0; n--, x++, y++) {
-        if (*x != *y) {
-            return *x < *y ? -1 : 1;
-        }
-    }
-    return 0;
-}
-
 /*
- * ARM run-time ABI memory helpers.  Clang lowers memcpy/memset intrinsics
- * on arm-none-eabi to these; note __aeabi_memset's argument order
- * (dest, n, c).
+ * The freestanding memory primitives (memcpy, memset, memmove, memcmp and
+ * the __aeabi_mem* helpers), shared with the platforms that do not use
+ * semihosting: included here so that startup.c and semihost.c alone are a
+ * complete runtime (examples/cortex-m3 is built from just those).
  */
-void __aeabi_memcpy(void *dst, const void *src, size_t n);
-void __aeabi_memcpy4(void *dst, const void *src, size_t n);
-void __aeabi_memcpy8(void *dst, const void *src, size_t n);
-void __aeabi_memmove(void *dst, const void *src, size_t n);
-void __aeabi_memmove4(void *dst, const void *src, size_t n);
-void __aeabi_memmove8(void *dst, const void *src, size_t n);
-void __aeabi_memset(void *dst, size_t n, int c);
-void __aeabi_memset4(void *dst, size_t n, int c);
-void __aeabi_memset8(void *dst, size_t n, int c);
-void __aeabi_memclr(void *dst, size_t n);
-void __aeabi_memclr4(void *dst, size_t n);
-void __aeabi_memclr8(void *dst, size_t n);
-
-void __aeabi_memcpy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
-void __aeabi_memcpy4(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
-void __aeabi_memcpy8(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
-void __aeabi_memmove(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
-void __aeabi_memmove4(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
-void __aeabi_memmove8(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
-void __aeabi_memset(void *dst, size_t n, int c) { memset(dst, c, n); }
-void __aeabi_memset4(void *dst, size_t n, int c) { memset(dst, c, n); }
-void __aeabi_memset8(void *dst, size_t n, int c) { memset(dst, c, n); }
-void __aeabi_memclr(void *dst, size_t n) { memset(dst, 0, n); }
-void __aeabi_memclr4(void *dst, size_t n) { memset(dst, 0, n); }
-void __aeabi_memclr8(void *dst, size_t n) { memset(dst, 0, n); }
+#include "../common/mem.c"

@@ -1,10 +1,12 @@
 /*
- * Minimal ARM semihosting client for the Cortex-M3 test harness
- * (QEMU mps2-an385, -semihosting-config enable=on,target=native).
+ * Minimal ARM semihosting client for the Cortex-M test harness (QEMU
+ * mps2-an385, microbit and mps2-an505, -semihosting-config
+ * enable=on,target=native).
  *
  * Also declares the libc memory primitives that -ffreestanding code may
  * still be compiled into calls to (memcpy/memset/memcmp/memmove and the
- * __aeabi_mem* helpers that clang emits for ARM EABI targets).
+ * __aeabi_mem* helpers that clang emits for ARM EABI targets); semihost.c
+ * includes their definitions from common/mem.c.
  */
 #ifndef ELFPATCH_TESTS_SEMIHOST_H
 #define ELFPATCH_TESTS_SEMIHOST_H

@@ -13,7 +13,10 @@
  * (-DREF_ARENA_SIZE=N).  All state is in .bss, so ordinary startup code
  * empties the arena after every reset.  Traps (bad align, exhaustion,
  * address wrap) call __cabi_arena_exhausted() if the image defines it,
- * else execute UDF (a HardFault on Cortex-M3).
+ * else execute the architecture's permanently undefined instruction
+ * (isa.h: a HardFault on Cortex-M, SIGILL under Linux, an illegal
+ * instruction exception on RISC-V).  Portable C: the same file serves
+ * every target.
  *
  * The end-to-end tests build the same program without this file.
  *
@@ -25,10 +28,13 @@
  *   7 accepts any align             8 keeps its state in .noinit
  *   9 returns NULL when exhausted   10 shrinking the most recent block
  *                                      leaves the bump pointer alone
+ *   11 (64-bit targets) a fresh block's pointer is not zero-extended:
+ *      bit 32 is set
  */
 #include <stdint.h>
 
-#include "semihost.h"
+#include "isa.h"
+#include "platform.h"
 
 #ifndef REF_ARENA_SIZE
 #error "define REF_ARENA_SIZE (the arena size in bytes)"
@@ -66,7 +72,8 @@ __attribute__((noreturn, noinline)) static void ref_trap(void)
     if (__cabi_arena_exhausted) {
         __cabi_arena_exhausted();
     }
-    __builtin_trap();
+    ISA_UDF();
+    __builtin_unreachable();
 }
 
 void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t new_len)
@@ -128,5 +135,8 @@ void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t
     ref_last = p - base;
     ref_top = ref_last + new_len;
     ref_have_last = 1;
+#if REF_BUG == 11 && UINTPTR_MAX > 0xffffffffu
+    return (void *)((uintptr_t)p | ((uintptr_t)1 << 32));
+#endif
     return (void *)(uintptr_t)p;
 }

@@ -1,5 +1,7 @@
 /*
- * Allocator contract test program for elfpatch (Cortex-M3, QEMU mps2-an385).
+ * Allocator contract test program for elfpatch: the portable core, the same
+ * on every target (see platform.h for the platform layers and how each
+ * target runs it).
  *
  * The program imports the canonical-ABI allocator
  *
@@ -8,67 +10,76 @@
  *
  * under both ELF spellings, "__cabi_arena_realloc" and "cabi-arena-realloc",
  * and never defines it: elfpatch binds it after linking (the harness
- * self-test links refalloc.c instead).  It must not, and does not, refer to
- * any allocator-internal symbol; it learns the arena start from its first
- * allocation.
+ * self-test links refalloc.c, or an allocator object, instead).  It must
+ * not, and does not, refer to any allocator-internal symbol; it learns the
+ * arena start from its first allocation.  On 64-bit targets the allocator
+ * returns a 32-bit pointer zero-extended (elfpatch keeps the arena below
+ * 4 GiB); every result is checked for that.
  *
- * Every way code can reach the import is used, for both spellings:
+ * Every way code can reach the import on the ISA is used, for both
+ * spellings (harness_test.go lists the relocation types per target and
+ * compiler, and harness_selftest_test.go checks them on every run):
  *
- *   form      how                                   relocation (gcc 12.2 / clang 14)
+ *   form      how                                   Thumb-2 (gcc 12 / clang 14)
  *   direct    call whose result is used afterwards  R_ARM_THM_CALL (BL)
  *   tail      noinline wrapper "return import(..)"  R_ARM_THM_JUMP24 (B.W)
  *   dataptr   function pointer initialised in .data R_ARM_ABS32 (in .data)
  *   codeaddr  address taken in C                    clang: R_ARM_THM_MOVW_ABS_NC +
  *                                                   R_ARM_THM_MOVT_ABS; gcc: R_ARM_ABS32
- *                                                   in a literal pool (MOVW/MOVT with
- *                                                   -mslow-flash-data or -mpure-code)
- *   movw      inline asm movw/movt #:lower16:/#:upper16:
- *                                                   R_ARM_THM_MOVW_ABS_NC + R_ARM_THM_MOVT_ABS
- *   rel32     ".word import - ." in rel32.S         R_ARM_REL32
+ *                                                   in a literal pool
+ *   asm       inline asm (isa.h): movw/movt         R_ARM_THM_MOVW_ABS_NC + R_ARM_THM_MOVT_ABS
+ *   rel32     ".4byte import - ." in rel32.S        R_ARM_REL32
  *
- * All of these were confirmed with "llvm-objdump -dr contract.o rel32.o"
- * for arm-none-eabi-gcc 12.2 and clang 14 (-O2 -ffunction-sections
- * -fdata-sections -mcpu=cortex-m3 -mthumb), against both spellings, and
- * harness_selftest_test.go checks them on every run.  Each form is
- * exercised so that its result proves it reached the allocator: the
- * pointers it returns continue the bump sequence, and it resizes the most
- * recent block in place.
+ * and likewise BL/B (R_ARM_CALL, R_ARM_JUMP24) and A32 MOVW/MOVT on A32;
+ * call/tail (R_RISCV_CALL or R_RISCV_CALL_PLT), lui/addi and auipc/addi on
+ * RISC-V; bl/b, adrp/add and movz/movk on AArch64; call/jmp, mov $imm32,
+ * lea and movabs on x86-64.  ARMv6-M has no B.W (neither compiler makes a
+ * tail call there) and no MOVW/MOVT (addresses come from literal pools).
+ * Each form is exercised so that its result proves it reached the
+ * allocator: the pointers it returns continue the bump sequence, and it
+ * resizes the most recent block in place.
  *
- * The mode is the first word of the semihosting command line (QEMU puts the
- * -kernel file name first; a first word that is not a mode is skipped):
+ * The mode is the first word of the command line (QEMU's semihosting
+ * command line starts with the -kernel file name, a Linux one with argv[0];
+ * a first word that is not a mode is skipped):
  *
  *   contract SIZE  every non-trapping rule for an arena of SIZE bytes
  *                  (decimal, >= 4096; alignments 1..4096 are checked, up to
  *                  SIZE/8 if that is smaller) -> "PASS contract", 0
  *   fill N         N bytes at align 1, "filled", 1 more byte, "survived", 0
+ *                  (a NULL result is a FAIL, not a store to address 0)
  *   badalign       "badalign", realloc(0,0,3,8): must trap
  *   wrap [KIND]    KIND len (default): realloc(0,0,1,0xfffffff0);
  *                  align: realloc(0,0,0x80000000,0x80000000);
  *                  grow: the most recent block grown by 0xffffffff bytes.
  *                  Prints "wrap KIND" first; must trap
  *   exhaust        "exhaust", 1 KiB blocks until the allocator traps
- *   reset          warm-reset test.  First boot (marker in .noinit unset):
- *                  set the marker, allocate, keep the first block's address
- *                  in .noinit, fill all RAM but .noinit and the live stack
- *                  with 0xA5, SCB->AIRCR = 0x05FA0004 (SYSRESETREQ).  Second
- *                  boot: the startup code ran again, RAM was kept (the first
- *                  .bss word was 0xA5A5A5A5 before it was cleared), .data and
- *                  .bss hold their initial values, and the first allocation
- *                  returns the same address -> "PASS reset", 0
+ *   reset          warm-reset test, where the platform has a warm reset
+ *                  that keeps RAM (else "UNSUPPORTED reset", 2).  First
+ *                  boot (marker in .noinit unset): set the marker,
+ *                  allocate, keep the first block's address in .noinit,
+ *                  fill all RAM but .noinit and the live stack with 0xA5,
+ *                  reset (SCB->AIRCR SYSRESETREQ on Cortex-M, the
+ *                  sifive_test device on RISC-V virt).  Second boot: the
+ *                  startup code ran again, RAM was kept (the first .bss
+ *                  word was 0xA5A5A5A5 before it was cleared), .data and
+ *                  .bss hold their initial values, and the first
+ *                  allocation returns the same address -> "PASS reset", 0
  *   args           prints the words it was given (harness check)
  *   exit N         exits with status N (harness check)
  *   hang           prints "hang" and sleeps forever (harness timeout check)
  *
  * Any failure prints "FAIL ..." with the values in hex and exits 1; a trap
- * ends in HardFault ("HARDFAULT", status 3).  Built with
+ * ends in the platform's fault or trap handler ("HARDFAULT ..." on
+ * Cortex-M, "TRAP ..." elsewhere; status 3).  Built with
  * -DCONTRACT_EXHAUSTED_HOOK the program defines __cabi_arena_exhausted(),
  * which prints "EXHAUSTED" and exits with status 4.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "semihost.h"
-#include "startup.h"
+#include "isa.h"
+#include "platform.h"
 
 typedef void *(*realloc_fn)(void *old, uint32_t old_len, uint32_t align, uint32_t new_len);
 
@@ -87,31 +98,55 @@ extern void *contract_kebab(void *old, uint32_t old_len, uint32_t align, uint32_
 __attribute__((noreturn)) void __cabi_arena_exhausted(void);
 void __cabi_arena_exhausted(void)
 {
-    sh_puts("EXHAUSTED");
-    sh_exit(4);
+    out_puts("EXHAUSTED");
+    plat_exit(4);
 }
 #endif
 
 /* ---------------------------------------------------------------- forms */
 
 enum { SNAKE = 0, KEBAB = 1, NSPELLINGS = 2 };
-enum { F_DIRECT, F_TAIL, F_DATAPTR, F_CODEADDR, F_MOVW, F_REL32, NFORMS };
+enum { F_DIRECT, F_TAIL, F_DATAPTR, F_CODEADDR, F_ASM, F_REL32, NFORMS };
 
 static const char *const spelling_names[NSPELLINGS] = {"snake", "kebab"};
-static const char *const form_names[NFORMS] = {"direct", "tail", "dataptr", "codeaddr", "movw", "rel32"};
+static const char *const form_names[NFORMS] = {"direct", "tail", "dataptr", "codeaddr", "asm", "rel32"};
 
-/* R_ARM_ABS32 in .data. */
+/*
+ * On 64-bit targets the allocator returns a 32-bit pointer zero-extended
+ * (SPEC: "returns a zero-extended pointer in x0").
+ */
+static void check_zero_extended(int sp, int form, void *r)
+{
+#if UINTPTR_MAX > 0xffffffffu
+    if ((uintptr_t)r >> 32 != 0) {
+        out_write("FAIL result not a zero-extended 32-bit pointer via ");
+        out_write(spelling_names[sp]);
+        out_write("/");
+        out_write(form_names[form]);
+        out_write(" ");
+        out_kvp("got", (uintptr_t)r);
+        out_write("\n");
+        plat_exit(1);
+    }
+#else
+    (void)sp;
+    (void)form;
+    (void)r;
+#endif
+}
+
+/* In .data: R_ARM_ABS32, R_RISCV_32, R_AARCH64_ABS64, R_X86_64_64. */
 realloc_fn volatile contract_dataptr_snake = __cabi_arena_realloc;
 realloc_fn volatile contract_dataptr_kebab = contract_kebab;
 
-/* R_ARM_REL32 words, rel32.S. */
+/* PC-relative words, rel32.S: R_ARM_REL32, R_RISCV_ADD32/SUB32, R_AARCH64_PREL32, R_X86_64_PC32. */
 extern const int32_t contract_rel32_snake;
 extern const int32_t contract_rel32_kebab;
 
 /* Calls counted per spelling and form (also keeps direct calls out of tail position). */
 static volatile uint32_t form_calls[NSPELLINGS][NFORMS];
 
-/* R_ARM_THM_JUMP24: a sibling call, "b.w import". */
+/* A sibling call: "b.w import", "b import", "tail import", "jmp import". */
 __attribute__((noinline)) static void *tail_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     return __cabi_arena_realloc(o, ol, a, nl);
@@ -122,7 +157,7 @@ __attribute__((noinline)) static void *tail_kebab(void *o, uint32_t ol, uint32_t
     return contract_kebab(o, ol, a, nl);
 }
 
-/* Address materialised by the compiler (clang: movw/movt; gcc: literal pool). */
+/* Address materialised by the compiler (movw/movt or a literal pool, lui/addi, adrp/add, mov $imm32). */
 __attribute__((noinline)) static void *codeaddr_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     realloc_fn volatile f = __cabi_arena_realloc;
@@ -135,23 +170,36 @@ __attribute__((noinline)) static void *codeaddr_kebab(void *o, uint32_t ol, uint
     return f(o, ol, a, nl);
 }
 
-/* R_ARM_THM_MOVW_ABS_NC / R_ARM_THM_MOVT_ABS whatever the compiler flags. */
-__attribute__((noinline)) static void *movw_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+static __attribute__((noreturn)) void asm_mismatch(const char *spelling, uintptr_t a, uintptr_t b)
 {
-    realloc_fn f;
-    __asm__("movw %0, #:lower16:__cabi_arena_realloc\n\t"
-            "movt %0, #:upper16:__cabi_arena_realloc"
-            : "=r"(f));
-    return f(o, ol, a, nl);
+    out_write("FAIL asm form: the two address sequences disagree for ");
+    out_write(spelling);
+    out_write(" ");
+    out_kvp("first", a);
+    out_kvp("second", b);
+    out_write("\n");
+    plat_exit(1);
 }
 
-__attribute__((noinline)) static void *movw_kebab(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+/* The address built by inline assembly, whatever the compiler flags (isa.h). */
+__attribute__((noinline)) static void *asm_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
 {
-    realloc_fn f;
-    __asm__("movw %0, #:lower16:\"cabi-arena-realloc\"\n\t"
-            "movt %0, #:upper16:\"cabi-arena-realloc\""
-            : "=r"(f));
-    return f(o, ol, a, nl);
+    uintptr_t x, y;
+    ISA_ASM_ADDR(x, y, "__cabi_arena_realloc");
+    if (x != y) {
+        asm_mismatch("snake", x, y);
+    }
+    return ((realloc_fn)x)(o, ol, a, nl);
+}
+
+__attribute__((noinline)) static void *asm_kebab(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+{
+    uintptr_t x, y;
+    ISA_ASM_ADDR(x, y, "\"cabi-arena-realloc\"");
+    if (x != y) {
+        asm_mismatch("kebab", x, y);
+    }
+    return ((realloc_fn)x)(o, ol, a, nl);
 }
 
 static realloc_fn rel32_target(const int32_t *word)
@@ -159,7 +207,8 @@ static realloc_fn rel32_target(const int32_t *word)
     /* Hide the provenance from the optimiser: this is a code address. */
     uintptr_t w = (uintptr_t)word;
     __asm__("" : "+r"(w));
-    return (realloc_fn)(w + (uintptr_t)(uint32_t)*word);
+    /* The word is signed: sign-extend it on 64-bit targets. */
+    return (realloc_fn)(w + (uintptr_t)(intptr_t)*word);
 }
 
 __attribute__((noinline)) static void *call_form(int sp, int form, void *o, uint32_t ol, uint32_t a, uint32_t nl)
@@ -174,14 +223,15 @@ __attribute__((noinline)) static void *call_form(int sp, int form, void *o, uint
     case KEBAB * NFORMS + F_DATAPTR: r = contract_dataptr_kebab(o, ol, a, nl); break;
     case SNAKE * NFORMS + F_CODEADDR: r = codeaddr_snake(o, ol, a, nl); break;
     case KEBAB * NFORMS + F_CODEADDR: r = codeaddr_kebab(o, ol, a, nl); break;
-    case SNAKE * NFORMS + F_MOVW: r = movw_snake(o, ol, a, nl); break;
-    case KEBAB * NFORMS + F_MOVW: r = movw_kebab(o, ol, a, nl); break;
+    case SNAKE * NFORMS + F_ASM: r = asm_snake(o, ol, a, nl); break;
+    case KEBAB * NFORMS + F_ASM: r = asm_kebab(o, ol, a, nl); break;
     case SNAKE * NFORMS + F_REL32: r = rel32_target(&contract_rel32_snake)(o, ol, a, nl); break;
     case KEBAB * NFORMS + F_REL32: r = rel32_target(&contract_rel32_kebab)(o, ol, a, nl); break;
     default:
-        sh_puts("FAIL internal: bad call form");
-        sh_exit(1);
+        out_puts("FAIL internal: bad call form");
+        plat_exit(1);
     }
+    check_zero_extended(sp, form, r);
     form_calls[sp][form]++;
     return r;
 }
@@ -223,45 +273,29 @@ static const struct guard guards[] = {
 __attribute__((section(".noinit"))) uint32_t contract_reset_marker;
 __attribute__((section(".noinit"))) uint32_t contract_reset_first_block;
 
-extern uint8_t __ram_start__[];
-extern uint8_t __ram_end__[];
-extern uint8_t __noinit_start__[];
-extern uint8_t __noinit_end__[];
-extern uint8_t __data_start__[];
-extern uint8_t __data_end__[];
-extern uint8_t __StackLimit[];
-extern uint8_t __StackTop[];
-
 /* ------------------------------------------------------------ reporting */
 
 static __attribute__((noreturn)) void fail_exit(void)
 {
-    sh_write("\n");
-    sh_exit(1);
+    out_write("\n");
+    plat_exit(1);
 }
 
 static void fail_begin(const char *what)
 {
-    sh_write("FAIL ");
-    sh_write(what);
-    sh_write(": ");
+    out_write("FAIL ");
+    out_write(what);
+    out_write(": ");
 }
 
 static void check_eq(const char *what, uint32_t got, uint32_t want)
 {
     if (got != want) {
         fail_begin(what);
-        sh_kv("got", got);
-        sh_kv("want", want);
+        out_kv("got", got);
+        out_kv("want", want);
         fail_exit();
     }
-}
-
-static uint32_t read_sp(void)
-{
-    uint32_t sp;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    return sp;
 }
 
 /* Values the program's own .data/.bss must hold at all times. */
@@ -271,34 +305,34 @@ static void check_guards(const char *when)
         if (contract_data_head[i] != data_head_init[i] || contract_data_tail[i] != data_tail_init[i] ||
             contract_bss_head[i] != 0 || contract_bss_tail[i] != 0 || contract_bss_common[i] != 0) {
             fail_begin("program data clobbered");
-            sh_write(when);
-            sh_write(" ");
-            sh_kv("index", i);
-            sh_kv("data_head", contract_data_head[i]);
-            sh_kv("data_tail", contract_data_tail[i]);
-            sh_kv("bss_head", contract_bss_head[i]);
-            sh_kv("bss_tail", contract_bss_tail[i]);
-            sh_kv("bss_common", contract_bss_common[i]);
+            out_write(when);
+            out_write(" ");
+            out_kv("index", i);
+            out_kv("data_head", contract_data_head[i]);
+            out_kv("data_tail", contract_data_tail[i]);
+            out_kv("bss_head", contract_bss_head[i]);
+            out_kv("bss_tail", contract_bss_tail[i]);
+            out_kv("bss_common", contract_bss_common[i]);
             fail_exit();
         }
     }
     for (uint32_t i = 0; i < sizeof contract_data_bytes; i++) {
         if (contract_data_bytes[i] != i + 1) {
             fail_begin("program data clobbered");
-            sh_write(when);
-            sh_write(" ");
-            sh_kv("data_bytes_index", i);
-            sh_kv("value", contract_data_bytes[i]);
+            out_write(when);
+            out_write(" ");
+            out_kv("data_bytes_index", i);
+            out_kv("value", contract_data_bytes[i]);
             fail_exit();
         }
     }
     for (uint32_t i = 0; i < sizeof contract_bss_bytes; i++) {
         if (contract_bss_bytes[i] != 0) {
             fail_begin("program data clobbered");
-            sh_write(when);
-            sh_write(" ");
-            sh_kv("bss_bytes_index", i);
-            sh_kv("value", contract_bss_bytes[i]);
+            out_write(when);
+            out_write(" ");
+            out_kv("bss_bytes_index", i);
+            out_kv("value", contract_bss_bytes[i]);
             fail_exit();
         }
     }
@@ -349,10 +383,10 @@ static void check_pattern(const char *what, uint32_t id, uint32_t ptr, uint32_t 
     for (uint32_t i = 0; i < len; i++) {
         if (p[i] != pattern(id, i)) {
             fail_begin(what);
-            sh_kv("block", ptr);
-            sh_kv("offset", i);
-            sh_kv("got", p[i]);
-            sh_kv("want", pattern(id, i));
+            out_kv("block", ptr);
+            out_kv("offset", i);
+            out_kv("got", p[i]);
+            out_kv("want", pattern(id, i));
             fail_exit();
         }
     }
@@ -370,33 +404,39 @@ static int overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
     return a < b + blen && b < a + alen;
 }
 
+/* overlaps() for addresses of any width: [a, a_end) and [b, b_end). */
+static int overlaps_addr(uintptr_t a, uintptr_t a_end, uintptr_t b, uintptr_t b_end)
+{
+    return a < b_end && b < a_end;
+}
+
 /* Rule 3/5 checks for a fresh (or moved) block: aligned, in the arena, disjoint. */
 static void check_new_block(const char *what, uint32_t p, uint32_t len, uint32_t align, int skip)
 {
     if ((p & (align - 1u)) != 0) {
         fail_begin(what);
-        sh_write("misaligned ");
-        sh_kv("ptr", p);
-        sh_kv("align", align);
+        out_write("misaligned ");
+        out_kv("ptr", p);
+        out_kv("align", align);
         fail_exit();
     }
     if (p < arena_start || p > arena_end || len > arena_end - p) {
         fail_begin(what);
-        sh_write("outside the arena ");
-        sh_kv("ptr", p);
-        sh_kv("len", len);
-        sh_kv("arena_start", arena_start);
-        sh_kv("arena_end", arena_end);
+        out_write("outside the arena ");
+        out_kv("ptr", p);
+        out_kv("len", len);
+        out_kv("arena_start", arena_start);
+        out_kv("arena_end", arena_end);
         fail_exit();
     }
     for (uint32_t i = 0; i < nblocks; i++) {
         if ((int)i != skip && overlaps(p, len, blocks[i].ptr, blocks[i].len)) {
             fail_begin(what);
-            sh_write("overlaps a live block ");
-            sh_kv("ptr", p);
-            sh_kv("len", len);
-            sh_kv("live_ptr", blocks[i].ptr);
-            sh_kv("live_len", blocks[i].len);
+            out_write("overlaps a live block ");
+            out_kv("ptr", p);
+            out_kv("len", len);
+            out_kv("live_ptr", blocks[i].ptr);
+            out_kv("live_len", blocks[i].len);
             fail_exit();
         }
     }
@@ -405,15 +445,15 @@ static void check_new_block(const char *what, uint32_t p, uint32_t len, uint32_t
 static void describe_call(const char *what, int sp, int form, uint32_t o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     fail_begin(what);
-    sh_write("via ");
-    sh_write(spelling_names[sp]);
-    sh_write("/");
-    sh_write(form_names[form]);
-    sh_write(" ");
-    sh_kv("old", o);
-    sh_kv("old_len", ol);
-    sh_kv("align", a);
-    sh_kv("new_len", nl);
+    out_write("via ");
+    out_write(spelling_names[sp]);
+    out_write("/");
+    out_write(form_names[form]);
+    out_write(" ");
+    out_kv("old", o);
+    out_kv("old_len", ol);
+    out_kv("align", a);
+    out_kv("new_len", nl);
 }
 
 /* New block of len bytes; it must be exactly where the bump model says. Returns its index. */
@@ -423,14 +463,14 @@ static uint32_t alloc_new(const char *what, int sp, int form, uint32_t align, ui
     uint32_t p = (uint32_t)(uintptr_t)call_form(sp, form, 0, 0, align, len);
     if (p != want) {
         describe_call(what, sp, form, 0, 0, align, len);
-        sh_kv("got", p);
-        sh_kv("want", want);
+        out_kv("got", p);
+        out_kv("want", want);
         fail_exit();
     }
     check_new_block(what, p, len, align, -1);
     if (nblocks == MAX_BLOCKS) {
-        sh_puts("FAIL internal: too many blocks");
-        sh_exit(1);
+        out_puts("FAIL internal: too many blocks");
+        plat_exit(1);
     }
     struct block *b = &blocks[nblocks];
     b->ptr = p;
@@ -461,8 +501,8 @@ static void resize(const char *what, int sp, int form, uint32_t i, uint32_t alig
     if (recent) {
         if (p != old) {
             describe_call(what, sp, form, old, old_len, align, new_len);
-            sh_write("most recent block not resized in place ");
-            sh_kv("got", p);
+            out_write("most recent block not resized in place ");
+            out_kv("got", p);
             fail_exit();
         }
         check_new_block(what, p, new_len, align, (int)i);
@@ -473,8 +513,8 @@ static void resize(const char *what, int sp, int form, uint32_t i, uint32_t alig
     } else {
         if (p != moved_to) {
             describe_call(what, sp, form, old, old_len, align, new_len);
-            sh_kv("got", p);
-            sh_kv("want", moved_to);
+            out_kv("got", p);
+            out_kv("want", moved_to);
             fail_exit();
         }
         check_new_block(what, p, new_len, align, (int)i);
@@ -494,8 +534,8 @@ static void zero_len(const char *what, int sp, int form, uint32_t old, uint32_t 
     uint32_t p = (uint32_t)(uintptr_t)call_form(sp, form, (void *)(uintptr_t)old, old_len, align, 0);
     if (p != align) {
         describe_call(what, sp, form, old, old_len, align, 0);
-        sh_kv("got", p);
-        sh_kv("want", align);
+        out_kv("got", p);
+        out_kv("want", align);
         fail_exit();
     }
 }
@@ -525,21 +565,22 @@ static int parse_u32(const char *s, uint32_t *out)
 static int mode_contract(uint32_t size)
 {
     if (size < CONTRACT_MIN_SIZE) {
-        sh_write("FAIL contract needs SIZE >= ");
-        sh_dec(CONTRACT_MIN_SIZE);
-        sh_write(", got ");
-        sh_dec(size);
+        out_write("FAIL contract needs SIZE >= ");
+        out_dec(CONTRACT_MIN_SIZE);
+        out_write(", got ");
+        out_dec(size);
         fail_exit();
     }
     check_guards("at start");
 
     /* The first align-1 allocation of a fresh bump allocator is the arena start. */
     void *first = __cabi_arena_realloc(0, 0, 1, 1);
+    check_zero_extended(SNAKE, F_DIRECT, first);
     arena_start = (uint32_t)(uintptr_t)first;
     if (arena_start == 0 || arena_start > UINT32_MAX - size) {
         fail_begin("first allocation");
-        sh_kv("ptr", arena_start);
-        sh_kv("size", size);
+        out_kv("ptr", arena_start);
+        out_kv("size", size);
         fail_exit();
     }
     arena_end = arena_start + size;
@@ -547,11 +588,11 @@ static int mode_contract(uint32_t size)
     while (max_align * 8u > size) {
         max_align >>= 1;
     }
-    sh_write("arena ");
-    sh_kv("start", arena_start);
-    sh_kv("end", arena_end);
-    sh_kv("max_align", max_align);
-    sh_write("\n");
+    out_write("arena ");
+    out_kv("start", arena_start);
+    out_kv("end", arena_end);
+    out_kv("max_align", max_align);
+    out_write("\n");
     blocks[0].ptr = arena_start;
     blocks[0].len = 1;
     blocks[0].id = next_id++;
@@ -562,35 +603,36 @@ static int mode_contract(uint32_t size)
     model_last_len = 1;
 
     /* The arena must not overlap the program's own data or the stack. */
+    uintptr_t a_from = arena_start, a_to = (uintptr_t)arena_start + size;
     for (uint32_t i = 0; i < NGUARDS; i++) {
-        if (overlaps(arena_start, size, (uint32_t)(uintptr_t)guards[i].addr, guards[i].len)) {
+        uintptr_t g = (uintptr_t)guards[i].addr;
+        if (overlaps_addr(a_from, a_to, g, g + guards[i].len)) {
             fail_begin("arena overlaps program data");
-            sh_write(guards[i].name);
-            sh_write(" ");
-            sh_kv("addr", (uint32_t)(uintptr_t)guards[i].addr);
-            sh_kv("arena_start", arena_start);
-            sh_kv("arena_end", arena_end);
+            out_write(guards[i].name);
+            out_write(" ");
+            out_kvp("addr", g);
+            out_kv("arena_start", arena_start);
+            out_kv("arena_end", arena_end);
             fail_exit();
         }
     }
-    struct {
-        const char *name;
-        uint32_t from, to;
-    } regions[] = {
-        {".data", (uint32_t)(uintptr_t)__data_start__, (uint32_t)(uintptr_t)__data_end__},
-        {".noinit", (uint32_t)(uintptr_t)__noinit_start__, (uint32_t)(uintptr_t)__noinit_end__},
-        {"stack", (uint32_t)(uintptr_t)__StackLimit, (uint32_t)(uintptr_t)__StackTop},
-        {"live stack", read_sp() - 1024u, read_sp()},
-    };
-    for (uint32_t i = 0; i < sizeof regions / sizeof regions[0]; i++) {
-        if (overlaps(arena_start, size, regions[i].from, regions[i].to - regions[i].from)) {
+    /* The platform's regions (.data, .noinit, the stack, the loaded image) and the live stack. */
+    struct plat_region regions[8];
+    uint32_t nregions = plat_regions(regions, sizeof regions / sizeof regions[0] - 1);
+    uintptr_t sp = plat_sp();
+    regions[nregions].name = "live stack";
+    regions[nregions].from = sp - 1024u;
+    regions[nregions].to = sp;
+    nregions++;
+    for (uint32_t i = 0; i < nregions; i++) {
+        if (overlaps_addr(a_from, a_to, regions[i].from, regions[i].to)) {
             fail_begin("arena overlaps");
-            sh_write(regions[i].name);
-            sh_write(" ");
-            sh_kv("from", regions[i].from);
-            sh_kv("to", regions[i].to);
-            sh_kv("arena_start", arena_start);
-            sh_kv("arena_end", arena_end);
+            out_write(regions[i].name);
+            out_write(" ");
+            out_kvp("from", regions[i].from);
+            out_kvp("to", regions[i].to);
+            out_kv("arena_start", arena_start);
+            out_kv("arena_end", arena_end);
             fail_exit();
         }
     }
@@ -624,7 +666,7 @@ static int mode_contract(uint32_t size)
     alloc_new("copy setup (later block 2)", KEBAB, F_DIRECT, 2, 6);
     resize("shrink older block", KEBAB, F_CODEADDR, x, 4, 30);
     alloc_new("copy setup (later block 3)", SNAKE, F_REL32, 1, 5);
-    resize("grow older block, larger align", SNAKE, F_MOVW, x, 64, 70);
+    resize("grow older block, larger align", SNAKE, F_ASM, x, 64, 70);
     alloc_new("copy setup (later block 4)", SNAKE, F_DIRECT, 1, 3);
     resize("grow older block, align 1", KEBAB, F_REL32, x, 1, 77);
 
@@ -633,7 +675,7 @@ static int mode_contract(uint32_t size)
     resize("grow most recent block", SNAKE, F_DIRECT, w, 8, 200);
     resize("shrink most recent block", KEBAB, F_TAIL, w, 8, 50);
     resize("shrink most recent block, smaller align", SNAKE, F_DATAPTR, w, 2, 49);
-    resize("grow most recent block, align 1", KEBAB, F_MOVW, w, 1, 333);
+    resize("grow most recent block, align 1", KEBAB, F_ASM, w, 1, 333);
     uint32_t after = alloc_new("allocation after in-place resize", SNAKE, F_DIRECT, 1, 1);
     check_eq("allocation after in-place resize is right after the new end", blocks[after].ptr,
              blocks[w].ptr + blocks[w].len);
@@ -648,7 +690,7 @@ static int mode_contract(uint32_t size)
         uint32_t p = (uint32_t)(uintptr_t)call_form(SNAKE, F_DIRECT, (void *)(uintptr_t)old, 5, max_align, 9);
         if ((p & (max_align - 1u)) != 0 || p == old) {
             describe_call("resize most recent block to a stricter align", SNAKE, F_DIRECT, old, 5, max_align, 9);
-            sh_kv("got", p);
+            out_kv("got", p);
             fail_exit();
         }
         check_new_block("resize most recent block to a stricter align", p, 9, max_align, (int)m);
@@ -676,9 +718,9 @@ static int mode_contract(uint32_t size)
         for (int f = 0; f < NFORMS; f++) {
             if (form_calls[s][f] == 0) {
                 fail_begin("call form never used");
-                sh_write(spelling_names[s]);
-                sh_write("/");
-                sh_write(form_names[f]);
+                out_write(spelling_names[s]);
+                out_write("/");
+                out_write(form_names[f]);
                 fail_exit();
             }
         }
@@ -690,8 +732,8 @@ static int mode_contract(uint32_t size)
     /* Fill the arena exactly to SIZE. */
     if (model_next >= arena_end) {
         fail_begin("contract used up the arena before the fill step");
-        sh_kv("next", model_next);
-        sh_kv("arena_end", arena_end);
+        out_kv("next", model_next);
+        out_kv("arena_end", arena_end);
         fail_exit();
     }
     uint32_t rest = alloc_new("fill the arena to SIZE", KEBAB, F_DIRECT, 1, arena_end - model_next);
@@ -699,35 +741,47 @@ static int mode_contract(uint32_t size)
 
     check_all_blocks("live block changed after filling");
     check_guards("after filling the arena");
-    sh_puts("PASS contract");
+    out_puts("PASS contract");
     return 0;
 }
 
 /* ------------------------------------------------------------ trap modes */
 
+/* Rule 5: nothing returns null (checked before the pointer is used: a store to null traps on some platforms). */
+static void check_not_null(const char *what, volatile uint8_t *p)
+{
+    if (p == 0) {
+        fail_begin(what);
+        out_write("the allocator returned NULL");
+        fail_exit();
+    }
+}
+
 static int mode_fill(uint32_t n)
 {
     volatile uint8_t *p = __cabi_arena_realloc(0, 0, 1, n);
     if (n != 0) {
+        check_not_null("fill", p);
         p[0] = 0x5a;
         p[n - 1] = 0xa5;
     }
-    sh_puts("filled");
+    out_puts("filled");
     volatile uint8_t *q = __cabi_arena_realloc(0, 0, 1, 1);
+    check_not_null("fill", q);
     q[0] = 0x3c;
-    sh_write("survived ");
-    sh_kv("first", (uint32_t)(uintptr_t)p);
-    sh_kv("second", (uint32_t)(uintptr_t)q);
-    sh_write("\n");
+    out_write("survived ");
+    out_kv("first", (uint32_t)(uintptr_t)p);
+    out_kv("second", (uint32_t)(uintptr_t)q);
+    out_write("\n");
     return 0;
 }
 
 static int mode_badalign(void)
 {
-    sh_puts("badalign");
+    out_puts("badalign");
     void *p = __cabi_arena_realloc(0, 0, 3, 8);
     fail_begin("badalign: realloc(0,0,3,8) returned");
-    sh_kv("ptr", (uint32_t)(uintptr_t)p);
+    out_kv("ptr", (uint32_t)(uintptr_t)p);
     fail_exit();
 }
 
@@ -744,52 +798,58 @@ static int mode_wrap(const char *kind)
 {
     void *p;
     if (kind == 0 || streq(kind, "len")) {
-        sh_puts("wrap len");
+        out_puts("wrap len");
         p = __cabi_arena_realloc(0, 0, 1, 0xfffffff0u);
     } else if (streq(kind, "align")) {
-        sh_puts("wrap align");
+        out_puts("wrap align");
         p = __cabi_arena_realloc(0, 0, 0x80000000u, 0x80000000u);
     } else if (streq(kind, "grow")) {
         void *b = __cabi_arena_realloc(0, 0, 1, 1);
-        sh_puts("wrap grow");
+        out_puts("wrap grow");
         p = __cabi_arena_realloc(b, 1, 1, 0xffffffffu);
     } else {
         fail_begin("wrap: unknown kind (len, align, grow)");
-        sh_write(kind);
+        out_write(kind);
         fail_exit();
     }
     fail_begin("wrap: the request returned");
-    sh_write(kind ? kind : "len");
-    sh_write(" ");
-    sh_kv("ptr", (uint32_t)(uintptr_t)p);
+    out_write(kind ? kind : "len");
+    out_write(" ");
+    out_kv("ptr", (uint32_t)(uintptr_t)p);
     fail_exit();
 }
 
 static int mode_exhaust(void)
 {
-    sh_puts("exhaust");
+    out_puts("exhaust");
     for (uint32_t i = 0; i < 8192; i++) { /* 8 MiB: more than all RAM */
         volatile uint8_t *p = __cabi_arena_realloc(0, 0, 8, 1024);
+        check_not_null("exhaust", p);
         p[0] = 1;
     }
-    sh_puts("FAIL exhaust: 8 MiB allocated without a trap");
+    out_puts("FAIL exhaust: 8 MiB allocated without a trap");
     return 1;
 }
 
 /* ------------------------------------------------------------ warm reset */
 
 /* Fills [from, to) with 0xA5 without calling anything (no stack use). */
-static void scribble(uint32_t from, uint32_t to)
+static void scribble(uintptr_t from, uintptr_t to)
 {
-    from = align_up(from, 4);
-    to &= ~3u;
-    for (volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)from; (uint32_t)(uintptr_t)p < to; p++) {
+    from = (from + 3u) & ~(uintptr_t)3u;
+    to &= ~(uintptr_t)3u;
+    for (volatile uint32_t *p = (volatile uint32_t *)from; (uintptr_t)p < to; p++) {
         *p = 0xa5a5a5a5u;
     }
 }
 
 static int mode_reset(void)
 {
+    struct plat_ram ram;
+    if (!plat_ram_layout(&ram)) {
+        out_puts("UNSUPPORTED reset: this platform has no warm reset that keeps RAM");
+        plat_exit(2);
+    }
     if (contract_reset_marker != RESET_MAGIC) {
         /* First boot. */
         contract_reset_marker = RESET_MAGIC;
@@ -801,37 +861,34 @@ static int mode_reset(void)
         b[0] = 2;
         c[0] = 3;
         contract_reset_first_block = (uint32_t)(uintptr_t)a;
-        sh_write("reset: first boot ");
-        sh_kv("first_block", contract_reset_first_block);
-        sh_write("\n");
+        out_write("reset: first boot ");
+        out_kv("first_block", contract_reset_first_block);
+        out_write("\n");
         /* Garbage everywhere except .noinit and the live stack. */
-        uint32_t sp = read_sp();
-        scribble((uint32_t)(uintptr_t)__ram_start__, (uint32_t)(uintptr_t)__noinit_start__);
-        scribble((uint32_t)(uintptr_t)__noinit_end__, sp - 64u);
-        /* SYSRESETREQ */
-        __asm__ volatile("dsb" ::: "memory");
-        *(volatile uint32_t *)0xE000ED0Cu = 0x05FA0004u;
-        __asm__ volatile("dsb" ::: "memory");
+        uintptr_t sp = plat_sp();
+        scribble(ram.start, ram.noinit_start);
+        scribble(ram.noinit_end, sp - 64u);
+        plat_reset();
         for (volatile uint32_t i = 0; i < 10000000u; i++) {
         }
         /* .data and .bss are garbage now; only constants and the stack are usable. */
-        sh_puts("FAIL reset: SYSRESETREQ did not reset the system");
-        sh_exit(1);
+        out_puts("FAIL reset: the reset request did not reset the system");
+        plat_exit(1);
     }
 
     /* Second boot. */
     contract_reset_marker = 0;
-    sh_write("reset: second boot ");
-    sh_kv("boots", startup_boot_count);
-    sh_kv("bss_word_at_reset", startup_bss_first_word_at_reset);
-    sh_write("\n");
+    out_write("reset: second boot ");
+    out_kv("boots", startup_boot_count);
+    out_kv("bss_word_at_reset", startup_bss_first_word_at_reset);
+    out_write("\n");
     check_eq("reset: the startup code ran once more (boot count)", startup_boot_count, 2);
     check_eq("reset: RAM kept across the reset (first .bss word before clearing)",
              startup_bss_first_word_at_reset, 0xa5a5a5a5u);
     check_guards("after reset");
     uint32_t a = (uint32_t)(uintptr_t)__cabi_arena_realloc(0, 0, 1, 24);
     check_eq("reset: first allocation after reset", a, contract_reset_first_block);
-    sh_puts("PASS reset");
+    out_puts("PASS reset");
     return 0;
 }
 
@@ -857,8 +914,8 @@ int main(void)
 {
     const char *argv[MAX_WORDS];
     int argc = 0;
-    if (sh_get_cmdline(cmdline, sizeof cmdline) < 0) {
-        sh_puts("FAIL SYS_GET_CMDLINE failed");
+    if (plat_cmdline(cmdline, sizeof cmdline) < 0) {
+        out_puts("FAIL no command line (semihosting SYS_GET_CMDLINE failed?)");
         return 1;
     }
     for (char *s = cmdline; *s && argc < MAX_WORDS;) {
@@ -883,14 +940,14 @@ int main(void)
 
     if (streq(mode, "contract")) {
         if (!parse_u32(arg, &n)) {
-            sh_puts("FAIL usage: contract SIZE");
+            out_puts("FAIL usage: contract SIZE");
             return 1;
         }
         return mode_contract(n);
     }
     if (streq(mode, "fill")) {
         if (!parse_u32(arg, &n)) {
-            sh_puts("FAIL usage: fill N");
+            out_puts("FAIL usage: fill N");
             return 1;
         }
         return mode_fill(n);
@@ -908,31 +965,29 @@ int main(void)
         return mode_reset();
     }
     if (streq(mode, "args")) {
-        sh_write("argc=");
-        sh_dec((uint32_t)argc);
-        sh_write("\n");
+        out_write("argc=");
+        out_dec((uint32_t)argc);
+        out_write("\n");
         for (int i = 0; i < argc; i++) {
-            sh_write("arg=");
-            sh_write(argv[i]);
-            sh_write("\n");
+            out_write("arg=");
+            out_write(argv[i]);
+            out_write("\n");
         }
         return 0;
     }
     if (streq(mode, "exit")) {
         if (!parse_u32(arg, &n)) {
-            sh_puts("FAIL usage: exit N");
+            out_puts("FAIL usage: exit N");
             return 1;
         }
         return (int)n;
     }
     if (streq(mode, "hang")) {
-        sh_puts("hang");
-        for (;;) {
-            __asm__ volatile("wfi");
-        }
+        out_puts("hang");
+        plat_hang();
     }
-    sh_write("FAIL unknown mode \"");
-    sh_write(mode);
-    sh_puts("\" (contract SIZE, fill N, badalign, wrap [len|align|grow], exhaust, reset, args, exit N, hang)");
+    out_write("FAIL unknown mode \"");
+    out_write(mode);
+    out_puts("\" (contract SIZE, fill N, badalign, wrap [len|align|grow], exhaust, reset, args, exit N, hang)");
     return 1;
 }

@@ -1,0 +1,74 @@
+/*
+ * Cortex-M platform layer of the contract program (see common/platform.h):
+ * m3 (QEMU mps2-an385), m0 (QEMU microbit) and m33 (QEMU mps2-an505, in
+ * Secure state).  Output, exit status and the command line go through Arm
+ * semihosting (semihost.c); startup.c has the vector table, the startup
+ * code and the fault handlers; a warm reset is SYSRESETREQ, which QEMU
+ * implements as a system reset that reloads the image's loadable segments
+ * (FLASH, and .data's load image) but keeps RAM.
+ */
+#include "../common/platform.h"
+#include "semihost.h"
+
+/* Linker-script symbols (mps2.ld, mps2-far.ld, m0/microbit.ld, m33/an505.ld). */
+extern uint8_t __ram_start__[];
+extern uint8_t __ram_end__[];
+extern uint8_t __noinit_start__[];
+extern uint8_t __noinit_end__[];
+extern uint8_t __data_start__[];
+extern uint8_t __data_end__[];
+extern uint8_t __StackLimit[];
+extern uint8_t __StackTop[];
+
+void plat_write(const char *s)
+{
+    sh_write(s);
+}
+
+void plat_exit(uint32_t code)
+{
+    sh_exit(code);
+}
+
+int plat_cmdline(char *buf, uint32_t size)
+{
+    return sh_get_cmdline(buf, size);
+}
+
+void plat_hang(void)
+{
+    for (;;) {
+        __asm__ volatile("wfi");
+    }
+}
+
+uint32_t plat_regions(struct plat_region *r, uint32_t max)
+{
+    const struct plat_region all[] = {
+        {".data", (uintptr_t)__data_start__, (uintptr_t)__data_end__},
+        {".noinit", (uintptr_t)__noinit_start__, (uintptr_t)__noinit_end__},
+        {"stack", (uintptr_t)__StackLimit, (uintptr_t)__StackTop},
+    };
+    uint32_t n = 0;
+    for (; n < max && n < sizeof all / sizeof all[0]; n++) {
+        r[n] = all[n];
+    }
+    return n;
+}
+
+int plat_ram_layout(struct plat_ram *ram)
+{
+    ram->start = (uintptr_t)__ram_start__;
+    ram->end = (uintptr_t)__ram_end__;
+    ram->noinit_start = (uintptr_t)__noinit_start__;
+    ram->noinit_end = (uintptr_t)__noinit_end__;
+    return 1;
+}
+
+void plat_reset(void)
+{
+    /* SCB->AIRCR = VECTKEY | SYSRESETREQ */
+    __asm__ volatile("dsb" ::: "memory");
+    *(volatile uint32_t *)0xE000ED0Cu = 0x05FA0004u;
+    __asm__ volatile("dsb" ::: "memory");
+}
