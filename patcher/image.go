@@ -305,12 +305,15 @@ func (img *Image) readRelocs() error {
 			continue
 		}
 		rela := s.Type == elf.SHT_RELA
+		// Elf32_Rel 8, Elf32_Rela 12, Elf64_Rel 16, Elf64_Rela 24 bytes.
 		ent := uint64(8)
 		switch {
 		case img.Class == elf.ELFCLASS64 && rela:
 			ent = 24
-		case img.Class == elf.ELFCLASS64 || rela:
+		case img.Class == elf.ELFCLASS64:
 			ent = 16
+		case rela:
+			ent = 12
 		}
 		if s.Size%ent != 0 {
 			return &Error{File: img.Name, Section: s.Label(), Msg: fmt.Sprintf("size 0x%x is not a multiple of the entry size %d", s.Size, ent)}

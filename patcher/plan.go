@@ -493,8 +493,8 @@ func (p *Plan) findState() (*State, error) {
 	return &State{Address: s.Value, Section: sec.Label()}, nil
 }
 
-// otherUndefined lists undefined symbols the patch would leave behind,
-// each with its first use.
+// otherUndefined lists undefined symbols the patch would leave behind
+// that something uses, each with its first use.
 func (p *Plan) otherUndefined(imports map[string]bool) Errors {
 	img := p.img
 	var errs Errors
@@ -509,10 +509,10 @@ func (p *Plan) otherUndefined(imports map[string]bool) Errors {
 				break
 			}
 		}
+		// Like a linker, complain only about symbols something uses:
+		// compilers declare some they never call (gcc's __aeabi_idivmod).
 		if use != nil {
 			errs = append(errs, img.relocErr(use, "undefined symbol (use --allow-undefined to leave it)"))
-		} else {
-			errs = append(errs, &Error{File: img.Name, Symbol: s.Name, Msg: "undefined symbol (use --allow-undefined to leave it)"})
 		}
 	}
 	return errs

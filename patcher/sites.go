@@ -86,7 +86,7 @@ func (p *Plan) addendOf(r *Reloc, s site, linker string) (int64, error) {
 	}
 	S, T := symbolAddress(a, sym)
 	want := append([]byte(nil), s.loc...)
-	if err := a.apply(r.Type, want, relocs.Values{S: S, A: A, P: s.P, T: T}); err != nil || !bytes.Equal(want, s.loc) {
+	if err := a.apply(r.Type, want, relocs.Values{S: S, A: A, P: s.P, T: T}); (err != nil || !bytes.Equal(want, s.loc)) && !p.viaVeneer(r, s, S, T, A) {
 		return 0, img.relocErr(r, "cannot prove the addend: the bytes (%s) are not what addend %d to %s at %#x gives",
 			a.disasm(r.Type, s.loc, s.before, s.P), A, sym.Name, sym.Value)
 	}

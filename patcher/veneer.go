@@ -1,6 +1,7 @@
 package patcher
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -116,4 +117,34 @@ func (p *Plan) finishSlot() error {
 	}
 	p.Changes = append([]Change{{What: what, FileOffset: s.fileOff, Size: s.Size}}, p.Changes...)
 	return nil
+}
+
+// viaVeneer reports whether the site's bytes send it to a veneer in the
+// slot that reaches the symbol at S: the site, bound with addend A to some
+// place X of the slot, gives exactly its bytes, and X holds the veneer the
+// architecture builds at X for S. A patched image's sites that needed a
+// veneer are proven, and verified, this way.
+func (p *Plan) viaVeneer(r *Reloc, s site, S uint64, T bool, A int64) bool {
+	vz, ok := p.arch.(veneerer)
+	if !ok || p.Slot == nil {
+		return false
+	}
+	spec, ok := vz.veneer(p, r.Type, S, T)
+	if !ok {
+		return false
+	}
+	img, slot := p.img, p.Slot
+	for off := uint64(0); off+spec.size <= slot.Size; off += spec.align {
+		X := slot.Address + off
+		if X%spec.align != 0 {
+			continue
+		}
+		got := append([]byte(nil), s.loc...)
+		if p.arch.apply(r.Type, got, relocs.Values{S: X, A: A, P: s.P, T: spec.enterThumb}) != nil || !bytes.Equal(got, s.loc) {
+			continue
+		}
+		code, err := spec.build(X)
+		return err == nil && bytes.Equal(img.Data[slot.fileOff+off:slot.fileOff+off+uint64(len(code))], code)
+	}
+	return false
 }

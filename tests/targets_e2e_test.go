@@ -1,0 +1,141 @@
+package tests
+
+// End-to-end tests of elfpatch on every target (targets_test.go): the
+// contract program built without an allocator, by each compiler, linked
+// through elfpatch-ld by each linker with each script (the linker's default
+// script included), patched, verified and run under emulation.
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// e2eArena is the arena size a target's end-to-end tests patch in: small
+// enough for the m0's 16 KiB of RAM, large enough for the contract.
+func e2eArena(tg *target) uint32 {
+	if tg.ArenaSize < 16384 {
+		return tg.ArenaSize
+	}
+	return 16384
+}
+
+// TestEveryTargetBindsAndRunsTheContract: every target, compiler, linker
+// and script. Each run proves the contract holds, that an arena of exactly
+// the requested size fills to its last byte and one byte more traps (a
+// too-small arena traps), and that a request whose arithmetic would wrap
+// traps (an over-large request).
+func TestEveryTargetBindsAndRunsTheContract(t *testing.T) {
+	for _, tg := range targets {
+		if tg == targetM3 {
+			continue // TestWrappedLinksOfEveryShapeRunTheContract
+		}
+		for _, cc := range tg.Compilers {
+			for _, shape := range tg.Shapes {
+				for _, script := range tg.Scripts {
+					tg, cc, shape, script := tg, cc, shape, script
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", tg.Name, cc.Name, shape.Name, script), func(t *testing.T) {
+						t.Parallel()
+						requireTarget(t, tg)
+						size := e2eArena(tg)
+						objs := sharedObjects(t, cc, programOptions{})
+						elf := wrappedLink(t, shape, objs, tg.script(t, script), filepath.Join(t.TempDir(), "app.elf"),
+							[]string{fmt.Sprintf("ELFPATCH_ARENA_SIZE=%d", size)})
+						mustElfpatch(t, "verify", elf)
+						tg.requireRun(t, elf, fmt.Sprintf("contract %d", size), exitPass, "PASS contract")
+						tg.requireRun(t, elf, fmt.Sprintf("fill %d", size), exitTrap, "filled", tg.Trap)
+						tg.requireRun(t, elf, fmt.Sprintf("fill %d", size-1), exitPass, "filled", "survived")
+						tg.requireRun(t, elf, "wrap len", exitTrap, "wrap len", tg.Trap)
+						tg.requireRun(t, elf, "badalign", exitTrap, "badalign", tg.Trap)
+					})
+				}
+			}
+		}
+	}
+}
+
+// The exhausted hook, a warm reset and a resize, once per target with its
+// first compiler and linker.
+func TestEveryTargetCallsTheHookResetsAndResizes(t *testing.T) {
+	for _, tg := range targets {
+		tg := tg
+		t.Run(tg.Name, func(t *testing.T) {
+			t.Parallel()
+			requireTarget(t, tg)
+			cc, shape, script := tg.Compilers[0], tg.Shapes[0], tg.script(t, tg.Scripts[0])
+			size := e2eArena(tg)
+			hooked := wrappedLink(t, shape, sharedObjects(t, cc, programOptions{ExhaustedHook: true}), script,
+				filepath.Join(t.TempDir(), "hook.elf"), []string{fmt.Sprintf("ELFPATCH_ARENA_SIZE=%d", size)})
+			tg.requireRun(t, hooked, "exhaust", exitExhausted, "EXHAUSTED")
+			tg.requireRun(t, hooked, "badalign", exitExhausted, "EXHAUSTED")
+
+			elf := wrappedLink(t, shape, sharedObjects(t, cc, programOptions{}), script,
+				filepath.Join(t.TempDir(), "app.elf"), []string{fmt.Sprintf("ELFPATCH_ARENA_SIZE=%d", size), "ELFPATCH_PATCH=0"})
+			if tg.Reset {
+				mustElfpatch(t, elf)
+				tg.requireRun(t, elf, "reset", exitPass, "PASS reset")
+			}
+			mustElfpatch(t, "--arena-size", "4096", elf)
+			tg.requireRun(t, elf, "contract 4096", exitPass, "PASS contract")
+			tg.requireRun(t, elf, "fill 4097", exitTrap, tg.Trap)
+			mustElfpatch(t, "--arena-size", fmt.Sprint(size), elf)
+			tg.requireRun(t, elf, fmt.Sprintf("fill %d", size), exitTrap, "filled", tg.Trap)
+		})
+	}
+}
+
+// An image for a core without the C extension must never receive a
+// compressed instruction: every halfword that starts an instruction of the
+// injected allocator has its low two bits set.
+func TestRV32WithoutCompressedGetsNoCompressedInstruction(t *testing.T) {
+	for _, tg := range []*target{targetRV32IMA, targetRV32IMAC} {
+		requireTarget(t, tg)
+		cc := tg.Compilers[0]
+		elf := wrappedLink(t, tg.Shapes[0], sharedObjects(t, cc, programOptions{}), tg.script(t, tg.Scripts[0]),
+			filepath.Join(t.TempDir(), "app.elf"), []string{"ELFPATCH_ARENA_SIZE=16K"})
+		var plan struct {
+			Plan struct {
+				Slot      struct{ Address, Used uint64 }
+				Allocator struct{ Variant string }
+			}
+		}
+		inspectJSON(t, elf, &plan)
+		want := map[string]string{"rv32ima": "rv32", "rv32imac": "rv32c"}[tg.Name]
+		if plan.Plan.Allocator.Variant != want {
+			t.Fatalf("%s: allocator %q, want %q", tg.Name, plan.Plan.Allocator.Variant, want)
+		}
+		text := runTool(t, toolObjdump, "-d",
+			fmt.Sprintf("--start-address=%#x", plan.Plan.Slot.Address),
+			fmt.Sprintf("--stop-address=%#x", plan.Plan.Slot.Address+plan.Plan.Slot.Used), elf)
+		compressed, insns := 0, 0
+		for _, m := range insnLine.FindAllStringSubmatch(text, -1) {
+			insns++
+			if len(strings.Fields(m[1])) == 2 {
+				compressed++
+			}
+		}
+		if insns < 40 {
+			t.Fatalf("%s: only %d instructions disassembled:\n%s", tg.Name, insns, text)
+		}
+		if tg == targetRV32IMA && compressed != 0 {
+			t.Errorf("%s: %d compressed instructions injected:\n%s", tg.Name, compressed, text)
+		}
+		if tg == targetRV32IMAC && compressed == 0 {
+			t.Errorf("%s: no compressed instruction in the compressed allocator; the check cannot see them:\n%s", tg.Name, text)
+		}
+	}
+}
+
+// insnLine matches a disassembled instruction: address, raw bytes, text.
+var insnLine = regexp.MustCompile(`(?m)^\s*[0-9a-f]+:\s+((?:[0-9a-f]{2} )+)\s*(.*)$`)
+
+// inspectJSON reads elfpatch inspect --json of elf into v.
+func inspectJSON(t testing.TB, elf string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(mustElfpatch(t, "inspect", "--json", elf)), v); err != nil {
+		t.Fatalf("inspect --json: %v", err)
+	}
+}
