@@ -8,8 +8,8 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
