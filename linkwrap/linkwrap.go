@@ -43,7 +43,7 @@ type Config struct {
 	Patch bool
 	// PatchImage patches the linked image in place, or with dryRun only
 	// checks that it could be patched.
-	PatchImage     func(path string, arenaSize uint64, dryRun bool) error
+	PatchImage     func(path string, dryRun bool) error
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -126,7 +126,7 @@ func Run(argv []string, cfg Config) (int, error) {
 	// wrapper leaves no output behind, so no build system takes it for a
 	// finished one. A link only still checks, for the undefined symbols
 	// --unresolved-symbols=ignore-all let through.
-	if err := cfg.PatchImage(out, cfg.ArenaSize, !cfg.Patch); err != nil {
+	if err := cfg.PatchImage(out, !cfg.Patch); err != nil {
 		os.Remove(out)
 		return 1, err
 	}

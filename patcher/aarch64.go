@@ -39,9 +39,11 @@ func (aarch64Arch) apply(t uint32, loc []byte, v relocs.Values) error {
 func (aarch64Arch) disasm(t uint32, loc, _ []byte, P uint64) string {
 	return relocs.AArch64Disasm(elf.R_AARCH64(t), loc, P)
 }
-func (aarch64Arch) canonicalAddend(uint32) (int64, bool)                         { return 0, false }
-func (aarch64Arch) implicitAddend(uint32, []byte) (int64, error)                 { return 0, errRELA }
-func (aarch64Arch) unresolvedField(string, uint32, int64, uint64) (int64, error) { return 0, errRELA }
+func (aarch64Arch) canonicalAddend(uint32) (int64, bool)         { return 0, false }
+func (aarch64Arch) implicitAddend(uint32, []byte) (int64, error) { return 0, errRELA }
+func (aarch64Arch) unresolvedField(string, uint32, int64, uint64, []byte) (int64, error) {
+	return 0, errRELA
+}
 
 // a64UDF is "udf #0", all zeros; it also fills the slot.
 var a64UDF = []byte{0, 0, 0, 0}

@@ -36,7 +36,7 @@ type arch interface {
 	// leaves in the field for a symbol it could not resolve.
 	canonicalAddend(t uint32) (int64, bool)
 	implicitAddend(t uint32, loc []byte) (int64, error)
-	unresolvedField(linker string, t uint32, A int64, P uint64) (int64, error)
+	unresolvedField(linker string, t uint32, A int64, P uint64, loc []byte) (int64, error)
 
 	// isaBit reports whether bit 0 of a function symbol's value selects
 	// the instruction set (ARM: Thumb).

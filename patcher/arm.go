@@ -78,10 +78,13 @@ func (armArch) canonicalAddend(t uint32) (int64, bool) {
 // unresolvedField is the value a linker leaves in the field of a site of
 // type t, with addend A at address P, whose symbol it could not resolve.
 //
-// GNU ld gives the symbol the value 0 and writes S + A - P truncated to the
-// field without a range check. LLD resolves it as it resolves an undefined
-// weak symbol: data to 0, a branch to the next instruction.
-func (armArch) unresolvedField(linker string, t uint32, A int64, P uint64) (int64, error) {
+// GNU ld gives the symbol the value 0. It writes S + A - P truncated to
+// the field of a Thumb branch, without a range check, and as a BLX where
+// the core has one (counting from Align(P, 4)); an A32 branch it leaves as
+// assembled, holding the addend, when 0 is out of its reach. LLD resolves
+// the symbol as it resolves an undefined weak one: data to 0, a branch to
+// the next instruction.
+func (armArch) unresolvedField(linker string, t uint32, A int64, P uint64, loc []byte) (int64, error) {
 	typ := elf.R_ARM(t)
 	absolute := typ == elf.R_ARM_ABS32 || typ == elf.R_ARM_TARGET1 || typ == elf.R_ARM_THM_MOVW_ABS_NC ||
 		typ == elf.R_ARM_THM_MOVT_ABS || typ == elf.R_ARM_MOVW_ABS_NC || typ == elf.R_ARM_MOVT_ABS
@@ -105,9 +108,17 @@ func (armArch) unresolvedField(linker string, t uint32, A int64, P uint64) (int6
 		return 0, fmt.Errorf("the image was linked by %s; elfpatch knows what GNU ld and LLD write for an undefined symbol, not what it does", linker)
 	}
 	switch typ {
-	case rThmCall, elf.R_ARM_THM_JUMP24:
+	case rThmCall:
+		if linker == "GNU ld" && isThumbBLX(loc) {
+			return signExtend(A-int64(P&^3), 25) &^ 3, nil
+		}
 		return signExtend(v, 25) &^ 1, nil
-	case elf.R_ARM_CALL, elf.R_ARM_JUMP24:
+	case elf.R_ARM_THM_JUMP24:
+		return signExtend(v, 25) &^ 1, nil
+	case elf.R_ARM_CALL, elf.R_ARM_JUMP24, elf.R_ARM_PC24:
+		if linker == "GNU ld" && (v < -1<<25 || v > 1<<25-4) {
+			return A, nil
+		}
 		return signExtend(v, 26) &^ 3, nil
 	case elf.R_ARM_THM_JUMP19:
 		return signExtend(v, 21) &^ 1, nil
@@ -201,4 +212,15 @@ func (armArch) veneer(p *Plan, t uint32, target uint64, thumb bool) (veneerSpec,
 func armV6M(img *Image) bool {
 	a := readARMAttributes(img)
 	return a.cpuArch == cpuArchV6M || a.cpuArch == cpuArchV6SM || a.cpuArch == cpuArchV8MBase
+}
+
+// isThumbBLX reports whether loc holds a Thumb BLX (immediate): a 32-bit
+// branch with link whose second halfword has bit 12 clear.
+func isThumbBLX(loc []byte) bool {
+	if len(loc) < 4 {
+		return false
+	}
+	hw1 := uint16(loc[0]) | uint16(loc[1])<<8
+	hw2 := uint16(loc[2]) | uint16(loc[3])<<8
+	return hw1&0xf800 == 0xf000 && hw2&0xd000 == 0xc000
 }

@@ -79,8 +79,24 @@ type imageSpec struct {
 	linker    string // "ld" (GNU) or "lld"
 	flash     string // FLASH origin, default 0x08000000
 	arenaSize uint64
+	slotSize  uint64
 	script    string // replaces layoutScript
-	cpu       string // -mcpu for the assembler
+	cpu       string // -mcpu for the assembler (ARM)
+	arch      string // "arm" (default), "riscv" (RV32IMAC) or "aarch64"
+}
+
+// toolchains are the assembler and GNU linker of each architecture, and
+// the reserve object's machine.
+var toolchains = map[string]struct {
+	as      []string
+	ld      []string
+	machine elf.Machine
+	class   elf.Class
+	flags   uint32
+}{
+	"arm":     {[]string{"arm-none-eabi-as"}, []string{"arm-none-eabi-ld"}, elf.EM_ARM, elf.ELFCLASS32, 0x05000000},
+	"riscv":   {[]string{"riscv64-unknown-elf-as", "-march=rv32imac", "-mabi=ilp32"}, []string{"riscv64-unknown-elf-ld", "-m", "elf32lriscv"}, elf.EM_RISCV, elf.ELFCLASS32, 0x1},
+	"aarch64": {[]string{"aarch64-linux-gnu-as"}, []string{"aarch64-linux-gnu-ld"}, elf.EM_AARCH64, elf.ELFCLASS64, 0},
 }
 
 // buildImage assembles spec.asm and links it as elfpatch-ld would: the
@@ -88,11 +104,15 @@ type imageSpec struct {
 // imports left undefined.
 func buildImage(t *testing.T, spec imageSpec) string {
 	t.Helper()
-	if spec.linker == "lld" {
-		needTools(t, "arm-none-eabi-as", "ld.lld")
-	} else {
-		needTools(t, "arm-none-eabi-as", "arm-none-eabi-ld")
+	if spec.arch == "" {
+		spec.arch = "arm"
 	}
+	tc := toolchains[spec.arch]
+	ld := tc.ld
+	if spec.linker == "lld" {
+		ld = []string{"ld.lld"}
+	}
+	needTools(t, tc.as[0], ld[0])
 	dir := t.TempDir()
 	if spec.asm == "" {
 		spec.asm = sitesAsm
@@ -119,19 +139,19 @@ func buildImage(t *testing.T, spec imageSpec) string {
 	src := write("app.s", spec.asm)
 	script := write("app.ld", strings.ReplaceAll(spec.script, "FLASHORIGIN", spec.flash))
 	arena := write("arena.ld", string(linkerscripts.ArenaLD))
-	runTool(t, dir, "arm-none-eabi-as", "-mcpu="+spec.cpu, src, "-o", filepath.Join(dir, "app.o"))
-	obj, err := ReserveObject(ReserveOptions{Machine: elf.EM_ARM, Class: elf.ELFCLASS32, Flags: 0x05000000, ArenaSize: spec.arenaSize, SlotSize: DefaultSlotSize})
+	as := append([]string{}, tc.as...)
+	if spec.arch == "arm" {
+		as = append(as, "-mcpu="+spec.cpu)
+	}
+	runTool(t, dir, append(as, src, "-o", filepath.Join(dir, "app.o"))...)
+	obj, err := ReserveObject(ReserveOptions{Machine: tc.machine, Class: tc.class, Flags: tc.flags, ArenaSize: spec.arenaSize, SlotSize: spec.slotSize})
 	if err != nil {
 		t.Fatal(err)
 	}
 	write("reserve.o", string(obj))
 	out := filepath.Join(dir, "app.elf")
-	ld := "arm-none-eabi-ld"
-	if spec.linker == "lld" {
-		ld = "ld.lld"
-	}
-	runTool(t, dir, ld, "-T", arena, "-T", script, "--emit-relocs", "--unresolved-symbols=ignore-all",
-		"app.o", "reserve.o", "-o", out)
+	runTool(t, dir, append(ld, "-T", arena, "-T", script, "--emit-relocs", "--unresolved-symbols=ignore-all",
+		"app.o", "reserve.o", "-o", out)...)
 	return out
 }
 

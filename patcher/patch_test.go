@@ -449,3 +449,40 @@ __cabi_arena_realloc:
 		t.Errorf("resizing a linked allocator: %v", err)
 	}
 }
+
+// Conditional and short branches (B<cond>.W, B.N) and an R_ARM_TARGET1
+// word in .init_array can reach an import too.
+func TestShortConditionalAndTarget1SitesAreBound(t *testing.T) {
+	asm := `
+  .syntax unified
+  .cpu cortex-m3
+  .thumb
+  .section .text._start,"ax",%progbits
+  .global _start
+  .type _start, %function
+_start:
+  cmp r0, #0
+  beq.w "cabi-arena-realloc"
+  b.n __cabi_arena_realloc
+  .section .init_array,"aw",%init_array
+  .word __cabi_arena_realloc(target1)
+  .bss
+  .word 0
+`
+	for _, linker := range []string{"ld", "lld"} {
+		img := readImage(t, buildImage(t, imageSpec{asm: asm, linker: linker}))
+		p, out := patched(t, img, Options{})
+		types := map[string]bool{}
+		for _, s := range p.Sites {
+			types[s.Type] = true
+		}
+		for _, want := range []string{"R_ARM_THM_JUMP19", "R_ARM_THM_JUMP11", "R_ARM_TARGET1"} {
+			if !types[want] {
+				t.Errorf("%s: no %s site among %v", linker, want, types)
+			}
+		}
+		if rep, err := Verify(out, Options{}); err != nil || !rep.OK {
+			t.Fatalf("%s: verify: %v %v", linker, err, rep.Problems)
+		}
+	}
+}

@@ -167,6 +167,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	if !opts.AllowUndefined {
 		errs = append(errs, p.otherUndefined(names)...)
 	}
+	order = linkerResolved(img, p.Slot, order)
 
 	linkerHint := detectLinker(img)
 	needLinker := false
@@ -560,4 +561,25 @@ func appendErr(l Errors, err error) Errors {
 		return append(l, e)
 	}
 	return append(l, &Error{Msg: err.Error()})
+}
+
+// linkerResolved drops the sites the linker resolved itself: those against
+// __cabi_arena_realloc where the image links its own (outside the slot).
+// They reach it already, perhaps through a stub the linker placed, and are
+// no business of elfpatch's; the other spellings are.
+func linkerResolved(img *Image, slot *Slot, sites []*Reloc) []*Reloc {
+	own := img.SymbolNamed(allocSym)
+	if own == nil || own.Undefined() {
+		return sites
+	}
+	if slot != nil && own.Value&^1 >= slot.Address && own.Value&^1 < slot.Address+slot.Size {
+		return sites
+	}
+	var keep []*Reloc
+	for _, r := range sites {
+		if img.Syms[r.Sym].Name != allocSym {
+			keep = append(keep, r)
+		}
+	}
+	return keep
 }

@@ -76,9 +76,11 @@ func (a riscvArch) disasm(t uint32, loc, _ []byte, P uint64) string {
 
 var errRELA = errors.New("internal error: a RELA architecture keeps its addends in the relocation entries")
 
-func (riscvArch) canonicalAddend(uint32) (int64, bool)                         { return 0, false }
-func (riscvArch) implicitAddend(uint32, []byte) (int64, error)                 { return 0, errRELA }
-func (riscvArch) unresolvedField(string, uint32, int64, uint64) (int64, error) { return 0, errRELA }
+func (riscvArch) canonicalAddend(uint32) (int64, bool)         { return 0, false }
+func (riscvArch) implicitAddend(uint32, []byte) (int64, error) { return 0, errRELA }
+func (riscvArch) unresolvedField(string, uint32, int64, uint64, []byte) (int64, error) {
+	return 0, errRELA
+}
 
 // riscvUnimp is "unimp" in its 32-bit form (csrrw x0, cycle, x0), valid
 // with and without the C extension.

@@ -70,7 +70,7 @@ func (p *Plan) addendOf(r *Reloc, s site, linker string) (int64, error) {
 	}
 	sym := img.Syms[r.Sym]
 	if sym.Undefined() {
-		want, err := a.unresolvedField(linker, r.Type, A, s.P)
+		want, err := a.unresolvedField(linker, r.Type, A, s.P, s.loc)
 		if err != nil {
 			return 0, img.relocErr(r, "cannot prove the addend: %v", err)
 		}

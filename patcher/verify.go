@@ -58,7 +58,8 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 			problem(&Error{File: img.Name, Symbol: s.Name, Msg: fmt.Sprintf("is not bound to the allocator at %#x", S)})
 		}
 	}
-	for _, r := range sites {
+	slot, _ := (&Plan{img: img, arch: a}).findSlot()
+	for _, r := range linkerResolved(img, slot, sites) {
 		if a.marker(r.Type) {
 			continue
 		}

@@ -38,9 +38,11 @@ func (x86Arch) apply(t uint32, loc []byte, v relocs.Values) error {
 func (x86Arch) disasm(t uint32, loc, before []byte, P uint64) string {
 	return relocs.X86_64Disasm(elf.R_X86_64(t), loc, before, P)
 }
-func (x86Arch) canonicalAddend(uint32) (int64, bool)                         { return 0, false }
-func (x86Arch) implicitAddend(uint32, []byte) (int64, error)                 { return 0, errRELA }
-func (x86Arch) unresolvedField(string, uint32, int64, uint64) (int64, error) { return 0, errRELA }
+func (x86Arch) canonicalAddend(uint32) (int64, bool)         { return 0, false }
+func (x86Arch) implicitAddend(uint32, []byte) (int64, error) { return 0, errRELA }
+func (x86Arch) unresolvedField(string, uint32, int64, uint64, []byte) (int64, error) {
+	return 0, errRELA
+}
 
 // x86Trap replaces a 5-byte call (e8 rel32): ud2, then int3s.
 var x86Trap = []byte{0x0f, 0x0b, 0xcc, 0xcc, 0xcc}

@@ -540,3 +540,46 @@ func TestDriversGetTheArenaScriptFirstWhateverTheScriptOption(t *testing.T) {
 		}
 	}
 }
+
+// An image that links its own allocator, defining only
+// __cabi_arena_realloc, gets the kebab spelling bound to it and nothing
+// injected; placed more than 16 MiB from its callers, it is reached through
+// veneers in the slot, and the contract holds through them.
+func TestAnImagesOwnFarAllocatorIsReachedThroughVeneers(t *testing.T) {
+	requireTools(t, toolGCC, toolClang, toolLD, toolLLD, toolQEMU)
+	for _, c := range []struct {
+		cc    compiler
+		shape string
+	}{{gccCompiler, "arm-none-eabi-ld"}, {clangCompiler, "ld.lld"}} {
+		objs := sharedObjects(t, c.cc, programOptions{RefArenaSize: 16384, CFlags: []string{"-DREF_NO_KEBAB"}})
+		elf := wrappedLink(t, linkShapeByName(t, c.shape), objs, cortexmPath(t, "mps2-faralloc.ld"),
+			filepath.Join(t.TempDir(), "app.elf"), nil)
+		var rep struct {
+			Plan struct {
+				Allocator struct {
+					Address uint64
+					Linked  bool
+				}
+				Sites []struct{ Type, Symbol, After string }
+			}
+		}
+		inspectJSON(t, elf, &rep)
+		if !rep.Plan.Allocator.Linked || rep.Plan.Allocator.Address < 0x20200000 {
+			t.Fatalf("%s: allocator %+v, want the image's own in the far region", c.shape, rep.Plan.Allocator)
+		}
+		veneered := 0
+		for _, s := range rep.Plan.Sites {
+			if s.Symbol == importKebab && (s.Type == "R_ARM_THM_CALL" || s.Type == "R_ARM_THM_JUMP24") {
+				if !strings.Contains(s.After, " 0x") || strings.Contains(s.After, "0x2020") {
+					t.Errorf("%s: %s %s goes straight to the far allocator: %s", c.shape, s.Type, s.Symbol, s.After)
+				}
+				veneered++
+			}
+		}
+		if veneered == 0 {
+			t.Fatalf("%s: no call of the kebab spelling needed a veneer", c.shape)
+		}
+		mustElfpatch(t, "verify", elf)
+		requireRun(t, elf, "contract 16384", exitPass, "PASS contract")
+	}
+}

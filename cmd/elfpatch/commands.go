@@ -383,8 +383,11 @@ func linkCommand(c *cli.Context) error {
 		Stdin:     c.App.Reader,
 		Stdout:    c.App.Writer,
 		Stderr:    c.App.ErrWriter,
-		PatchImage: func(path string, n uint64, dryRun bool) error {
-			_, err := patchFile(path, path, patcher.Options{ArenaSize: n, SetSize: true}, dryRun)
+		// The link reserved exactly the arena asked for, so the patch keeps
+		// the linked size; an image that links its own allocator has
+		// nothing to resize.
+		PatchImage: func(path string, dryRun bool) error {
+			_, err := patchFile(path, path, patcher.Options{}, dryRun)
 			return err
 		},
 	}

@@ -42,6 +42,11 @@
 
 void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t new_len);
 
+/*
+ * -DREF_NO_KEBAB defines only __cabi_arena_realloc, as a user's own TCB
+ * allocator does; elfpatch then binds the kebab spelling to it.
+ */
+#ifndef REF_NO_KEBAB
 #ifdef __clang__
 #define REF_KEBAB_NAME "cabi-arena-realloc"
 #else
@@ -49,6 +54,7 @@ void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t
 #endif
 void *ref_kebab_alias(void *old, uint32_t old_len, uint32_t align, uint32_t new_len) __asm__(REF_KEBAB_NAME)
     __attribute__((alias("__cabi_arena_realloc")));
+#endif
 
 extern void __cabi_arena_exhausted(void) __attribute__((weak));
 
