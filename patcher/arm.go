@@ -167,7 +167,17 @@ func (armArch) variant(img *Image, forced string) (arenablob.Variant, error) {
 	}
 	a := readARMAttributes(img)
 	if !a.present {
-		return arenablob.Variant{}, errorf(img.Name, "cannot tell which ARM architecture the image targets (no .ARM.attributes); name the allocator with --variant thumb1 or --variant thumb2")
+		// No attributes (synth writes none): the Thumb-2 allocator only
+		// where the image's own code already uses instructions only Thumb-2
+		// has, which its relocations show; else Thumb-1, which runs on
+		// every core with Thumb.
+		for _, r := range img.Relocs {
+			switch elf.R_ARM(r.Type) {
+			case elf.R_ARM_THM_JUMP24, elf.R_ARM_THM_JUMP19, elf.R_ARM_THM_MOVW_ABS_NC, elf.R_ARM_THM_MOVT_ABS:
+				return variantNamed("thumb2")
+			}
+		}
+		return variantNamed("thumb1")
 	}
 	switch {
 	case a.cpuArch == cpuArchV6M, a.cpuArch == cpuArchV6SM, a.cpuArch == cpuArchV8MBase:

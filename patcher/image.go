@@ -305,16 +305,7 @@ func (img *Image) readRelocs() error {
 			continue
 		}
 		rela := s.Type == elf.SHT_RELA
-		// Elf32_Rel 8, Elf32_Rela 12, Elf64_Rel 16, Elf64_Rela 24 bytes.
-		ent := uint64(8)
-		switch {
-		case img.Class == elf.ELFCLASS64 && rela:
-			ent = 24
-		case img.Class == elf.ELFCLASS64:
-			ent = 16
-		case rela:
-			ent = 12
-		}
+		ent := img.relocEntSize(rela)
 		if s.Size%ent != 0 {
 			return &Error{File: img.Name, Section: s.Label(), Msg: fmt.Sprintf("size 0x%x is not a multiple of the entry size %d", s.Size, ent)}
 		}
@@ -431,4 +422,45 @@ func relocTypeName(m elf.Machine, t uint32) string {
 		return elf.R_X86_64(t).String()
 	}
 	return fmt.Sprintf("relocation type %d", t)
+}
+
+// relocEntSize is the size of a REL or RELA entry of this class.
+func (img *Image) relocEntSize(rela bool) uint64 {
+	switch {
+	case img.Class == elf.ELFCLASS64 && rela:
+		return 24
+	case img.Class == elf.ELFCLASS64:
+		return 16
+	case rela:
+		return 12
+	}
+	return 8
+}
+
+// relocAlign is the alignment of a relocation section of this class.
+func (img *Image) relocAlign() uint64 {
+	if img.Class == elf.ELFCLASS64 {
+		return 8
+	}
+	return 4
+}
+
+// encodeReloc encodes one REL or RELA entry.
+func (img *Image) encodeReloc(off uint64, sym, typ uint32, addend int64, rela bool) []byte {
+	o := img.Order
+	b := make([]byte, img.relocEntSize(rela))
+	if img.Class == elf.ELFCLASS64 {
+		o.PutUint64(b[0:], off)
+		o.PutUint64(b[8:], uint64(sym)<<32|uint64(typ))
+		if rela {
+			o.PutUint64(b[16:], uint64(addend))
+		}
+		return b
+	}
+	o.PutUint32(b[0:], uint32(off))
+	o.PutUint32(b[4:], sym<<8|typ&0xff)
+	if rela {
+		o.PutUint32(b[8:], uint32(addend))
+	}
+	return b
 }

@@ -2,6 +2,7 @@ package patcher
 
 import (
 	"debug/elf"
+	"fmt"
 
 	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 	"github.com/pulseengine/elfpatch/relocs"
@@ -14,57 +15,74 @@ type entryInfo struct {
 	thumb  bool
 }
 
-// linkAllocator links an allocator object to run at addr inside img: the
-// bytes of its code section with every relocation applied. syms resolves
-// the symbols the allocator expects elfpatch to provide; anything else it
-// needs must be defined by the image, except weak references: a call to an
-// undefined weak symbol becomes the architecture's trap. A linker would
-// turn such a call into a no-op; in an allocator the call is its trap hook,
-// and falling through a trap is never right.
+// linkAllocator links an allocator object to run at addr inside img: its
+// code and read-only sections, one after the other at their alignments,
+// with every relocation applied. syms resolves the symbols the allocator
+// expects elfpatch to provide; anything else it needs must be defined by
+// the image, except weak references: a call to an undefined weak symbol
+// becomes the architecture's trap. A linker would turn such a call into a
+// no-op; in an allocator the call is its trap hook, and falling through a
+// trap is never right.
+//
+// A linked image has no room for data of the allocator's own: an object
+// with writable or zero-initialised sections is refused (it can be added
+// to a relocatable object, before the final link, instead).
 func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms map[string]uint64) ([]byte, entryInfo, error) {
 	objName := "allocator " + v.Name
 	obj, err := Read(objName, v.Object)
 	if err != nil {
 		return nil, entryInfo{}, err
 	}
-	if obj.Machine != img.Machine || obj.Class != img.Class {
-		return nil, entryInfo{}, errorf(objName, "is for %s (%v), the image for %s (%v)", machineName(obj.Machine), obj.Class, machineName(img.Machine), img.Class)
+	if obj.Type != elf.ET_REL || obj.Machine != img.Machine || obj.Class != img.Class {
+		return nil, entryInfo{}, errorf(objName, "is not a relocatable object for %s (%v)", machineName(img.Machine), img.Class)
 	}
 	fn := obj.SymbolNamed(allocSym)
 	if fn == nil || fn.Undefined() || fn.Kind() != elf.STT_FUNC {
 		return nil, entryInfo{}, errorf(objName, "does not define %s as a function", allocSym)
 	}
-	sec := obj.SectionOf(fn)
-	if sec == nil || sec.Type != elf.SHT_PROGBITS {
+	// Lay the sections out.
+	var code []byte
+	base := map[int]uint64{}
+	for _, s := range obj.Sections {
+		if !s.Alloc() || s.Size == 0 {
+			continue
+		}
+		if s.Type == elf.SHT_NOBITS || s.Flags&elf.SHF_WRITE != 0 {
+			return nil, entryInfo{}, &Error{File: objName, Section: s.Label(),
+				Msg: fmt.Sprintf("holds %d bytes of data of its own; a linked image has no room for it: use %s and the arena symbols, or patch the relocatable object before its final link", s.Size, stateSym)}
+		}
+		code = pad(code, max(s.Addralign, 1))
+		base[s.Index] = uint64(len(code))
+		code = append(code, obj.contents(s)...)
+	}
+	fnOff, ok := base[int(fn.Shndx)]
+	if !ok {
 		return nil, entryInfo{}, errorf(objName, "%s is not in a section with code", allocSym)
 	}
-	for _, s := range obj.Sections {
-		if s != sec && s.Alloc() && s.Size > 0 {
-			return nil, entryInfo{}, &Error{File: objName, Section: s.Label(), Msg: "allocator objects keep everything in one code section"}
-		}
-	}
-	code := append([]byte(nil), obj.contents(sec)...)
 	off, thumb := symbolAddress(a, fn)
-	entry := entryInfo{offset: off, size: fn.Size, thumb: thumb}
+	entry := entryInfo{offset: fnOff + off, size: fn.Size, thumb: thumb}
 
 	for _, r := range obj.Relocs {
-		if r.Target != sec || a.marker(r.Type) {
+		rbase, placed := base[r.Target.Index]
+		if !placed || a.marker(r.Type) {
 			continue
 		}
 		size := a.siteSize(r.Type)
-		if r.Offset > uint64(len(code)) || size > uint64(len(code))-r.Offset {
-			return nil, entryInfo{}, obj.relocErr(r, "lies outside the code")
+		at := rbase + r.Offset
+		if r.Offset > r.Target.Size || size > r.Target.Size-r.Offset {
+			return nil, entryInfo{}, obj.relocErr(r, "lies outside its section")
 		}
-		loc := code[r.Offset : r.Offset+size]
+		loc := code[at : at+size]
 		sym := obj.Syms[r.Sym]
 		var S uint64
 		var T bool
+		sbase, inside := base[int(sym.Shndx)]
 		switch {
-		case obj.SectionOf(sym) == sec:
+		case !sym.Undefined() && inside:
 			S, T = symbolAddress(a, sym)
-			S += addr
+			S += addr + sbase
 		case !sym.Undefined():
-			return nil, entryInfo{}, obj.relocErr(r, "refers to a symbol outside the allocator's code")
+			return nil, entryInfo{}, obj.relocErr(r, "refers to a symbol the allocator does not carry into the slot")
 		default:
 			if val, ok := syms[sym.Name]; ok {
 				S = val
@@ -74,11 +92,14 @@ func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms ma
 				S, T = symbolAddress(a, def)
 				break
 			}
-			if delta, trap, ok := a.trapCall(r.Type); ok && sym.Bind() == elf.STB_WEAK && uint64(delta) <= r.Offset {
-				copy(code[r.Offset-uint64(delta):], trap)
+			if delta, trap, ok := a.trapCall(r.Type); ok && sym.Bind() == elf.STB_WEAK && uint64(delta) <= at {
+				copy(code[at-uint64(delta):], trap)
 				continue
 			}
 			return nil, entryInfo{}, obj.relocErr(r, "the image does not define this symbol")
+		}
+		if err := a.check(r.Type, loc, code[at-min(at, 3):at]); err != nil {
+			return nil, entryInfo{}, obj.relocErr(r, "%v", err)
 		}
 		A := r.Addend
 		if !a.rela() {
@@ -86,12 +107,9 @@ func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms ma
 				return nil, entryInfo{}, obj.relocErr(r, "%v", err)
 			}
 		}
-		if err := a.apply(r.Type, loc, relocs.Values{S: S, A: A, P: addr + r.Offset, T: T}); err != nil {
+		if err := a.apply(r.Type, loc, relocs.Values{S: S, A: A, P: addr + at, T: T}); err != nil {
 			return nil, entryInfo{}, obj.relocErr(r, "placed at %#x: %v", addr, err)
 		}
-	}
-	if entry.offset >= uint64(len(code)) {
-		return nil, entryInfo{}, errorf(objName, "%s lies outside its code", allocSym)
 	}
 	return code, entry, nil
 }

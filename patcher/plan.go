@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 )
 
 // DefaultImports are the spellings bound without being asked for: the core
@@ -35,6 +37,9 @@ type Options struct {
 	// Variant forces an allocator variant instead of choosing one from the
 	// image's build attributes.
 	Variant string
+	// ArenaObject, when set, is the user's allocator object to inject
+	// instead of a built-in one.
+	ArenaObject *arenablob.Variant
 }
 
 // Plan is everything a patch will do, decided before a byte is written. It
@@ -63,6 +68,10 @@ type Plan struct {
 	// slot; finishSlot writes them.
 	slotCode []byte
 	veneers  []placedVeneer
+	// A relocatable object's patch: contents that replace existing
+	// sections, and sections appended.
+	objContents map[int][]byte
+	objAdded    []addedSection
 }
 
 // Import is one symbol spelling elfpatch binds.
@@ -159,6 +168,15 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 		return p, nil
 	}
 
+	if img.Type == elf.ET_REL {
+		p.Sites = p.listSites(order)
+		if err := p.planRelocatable(opts, imports); err != nil {
+			return nil, err
+		}
+		p.decideAction()
+		return p, nil
+	}
+
 	var errs Errors
 	tgt, err := p.chooseTarget(imports, opts)
 	if err != nil {
@@ -245,7 +263,6 @@ func checkSupported(img *Image) (arch, error) {
 	switch img.Type {
 	case elf.ET_EXEC:
 	case elf.ET_REL:
-		return nil, errorf(img.Name, "relocatable objects (ET_REL) are not supported yet; link the image first")
 	case elf.ET_DYN:
 		return nil, errorf(img.Name, "shared objects and position-independent executables (ET_DYN) are not supported")
 	default:
@@ -350,7 +367,7 @@ func (p *Plan) loaded(off, n uint64) bool {
 // goes into, the arena and the state it uses, and the bytes it becomes.
 func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 	img := p.img
-	variant, err := p.arch.variant(img, opts.Variant)
+	variant, err := p.allocatorObject(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,11 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 	}
 	rep := &VerifyReport{File: img.Name}
 	problem := func(e *Error) { rep.Problems = append(rep.Problems, e.Error()) }
+	if img.Type == elf.ET_REL {
+		verifyObject(img, opts, rep)
+		rep.OK = len(rep.Problems) == 0
+		return rep, nil
+	}
 
 	names, _, sites := findImports(img, opts)
 	alloc := img.SymbolNamed(allocSym)
@@ -92,7 +97,7 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 	if bound {
 		// Planning the same patch again must change nothing: that proves
 		// the slot holds the allocator built for this arena and state.
-		p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, AllowUndefined: true})
+		p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject, AllowUndefined: true})
 		switch {
 		case err != nil:
 			rep.Problems = append(rep.Problems, err.Error())

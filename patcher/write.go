@@ -36,6 +36,7 @@ type hdrField int
 const (
 	shOffset hdrField = iota
 	shSize
+	shInfo
 	phMemsz
 )
 
@@ -90,11 +91,128 @@ func (img *Image) phdrOff(i int) uint64 { return img.Phoff + uint64(i)*uint64(im
 // Apply produces the patched file's bytes.
 func (p *Plan) Apply() ([]byte, error) { return p.render() }
 
+// renderObject builds a patched relocatable object. Nothing in it is
+// loaded at an offset, so it keeps every byte where it was: a section that
+// changes size is cleared where it was and written after the end, the new
+// sections follow, and then the section header table, extended.
+func (p *Plan) renderObject() ([]byte, error) {
+	img, e := p.img, p.edit
+	out := append([]byte(nil), img.Data...)
+	contents := p.objContents
+	if contents == nil && (len(e.syms) > 0 || len(e.added) > 0) {
+		symtab, strtab := p.renderSymbols()
+		contents = map[int][]byte{img.Symtab.Index: symtab}
+		if len(strtab) != int(img.Strtab.Size) {
+			contents[img.Strtab.Index] = strtab
+		}
+	}
+	shdr := map[fieldKey]uint64{}
+	for k, v := range e.shdr {
+		shdr[k] = v
+	}
+	// shstrtab gains the names of added sections.
+	shstr := img.Sections[img.Shstrndx]
+	var names []uint32
+	if len(p.objAdded) > 0 {
+		tab := append([]byte(nil), img.contents(shstr)...)
+		if c, ok := contents[shstr.Index]; ok {
+			tab = append([]byte(nil), c...)
+		}
+		for _, a := range p.objAdded {
+			names = append(names, uint32(len(tab)))
+			tab = append(append(tab, a.name...), 0)
+		}
+		if contents == nil {
+			contents = map[int][]byte{}
+		}
+		contents[shstr.Index] = tab
+	}
+	for _, s := range img.Sections {
+		c, ok := contents[s.Index]
+		if !ok {
+			continue
+		}
+		if uint64(len(c)) == s.FileSize() {
+			copy(out[s.Offset:], c)
+			continue
+		}
+		clear(out[s.Offset : s.Offset+s.FileSize()])
+		out = pad(out, max(s.Addralign, 1))
+		shdr[fieldKey{s.Index, shOffset}] = uint64(len(out))
+		shdr[fieldKey{s.Index, shSize}] = uint64(len(c))
+		out = append(out, c...)
+	}
+	offs := make([]uint64, len(p.objAdded))
+	for i, a := range p.objAdded {
+		if a.typ != elf.SHT_NOBITS {
+			out = pad(out, max(a.align, 1))
+		}
+		offs[i] = uint64(len(out))
+		out = append(out, a.data...)
+	}
+	// The section header table moves to the end, its old place cleared.
+	shtSize := uint64(len(img.Sections)) * uint64(img.Shentsize)
+	sht := append([]byte(nil), img.Data[img.Shoff:img.Shoff+shtSize]...)
+	if len(p.objAdded) > 0 {
+		clear(out[img.Shoff : img.Shoff+shtSize])
+		for i, a := range p.objAdded {
+			sht = append(sht, img.encodeShdr(names[i], a, offs[i])...)
+		}
+		out = pad(out, img.relocAlign())
+		shoff := uint64(len(out))
+		out = append(out, sht...)
+		if img.Class == elf.ELFCLASS64 {
+			img.Order.PutUint64(out[40:], shoff)
+			img.Order.PutUint16(out[60:], uint16(len(img.Sections)+len(p.objAdded)))
+		} else {
+			img.Order.PutUint32(out[32:], uint32(shoff))
+			img.Order.PutUint16(out[48:], uint16(len(img.Sections)+len(p.objAdded)))
+		}
+		for k, v := range shdr {
+			putField(img, out, shoff+uint64(k.index)*uint64(img.Shentsize), shdrFieldOffset(img.Class, k.field), v)
+		}
+		return out, nil
+	}
+	for k, v := range shdr {
+		putField(img, out, img.shdrOff(k.index), shdrFieldOffset(img.Class, k.field), v)
+	}
+	return out, nil
+}
+
+// encodeShdr encodes a section header for an added section.
+func (img *Image) encodeShdr(name uint32, a addedSection, off uint64) []byte {
+	o := img.Order
+	h := make([]byte, img.Shentsize)
+	o.PutUint32(h[0:], name)
+	o.PutUint32(h[4:], uint32(a.typ))
+	if img.Class == elf.ELFCLASS64 {
+		o.PutUint64(h[8:], uint64(a.flags))
+		o.PutUint64(h[24:], off)
+		o.PutUint64(h[32:], a.size)
+		o.PutUint32(h[40:], a.link)
+		o.PutUint32(h[44:], a.info)
+		o.PutUint64(h[48:], a.align)
+		o.PutUint64(h[56:], a.entsize)
+		return h
+	}
+	o.PutUint32(h[8:], uint32(a.flags))
+	o.PutUint32(h[16:], uint32(off))
+	o.PutUint32(h[20:], uint32(a.size))
+	o.PutUint32(h[24:], a.link)
+	o.PutUint32(h[28:], a.info)
+	o.PutUint32(h[32:], uint32(a.align))
+	o.PutUint32(h[36:], uint32(a.entsize))
+	return h
+}
+
 // render builds the output: the input's bytes with the plan's edits. Only
 // the symbol and string tables may grow; when they do, they and whatever
 // non-loaded sections follow them are laid out again after the loaded
 // contents, and the section header table after them.
 func (p *Plan) render() ([]byte, error) {
+	if p.img.Type == elf.ET_REL {
+		return p.renderObject()
+	}
 	img, e := p.img, p.edit
 	out := append([]byte(nil), img.Data...)
 	for _, pt := range e.patches {
@@ -264,9 +382,9 @@ type fieldSpec struct{ off, width uint64 }
 
 func shdrFieldOffset(c elf.Class, f hdrField) fieldSpec {
 	if c == elf.ELFCLASS64 {
-		return map[hdrField]fieldSpec{shOffset: {24, 8}, shSize: {32, 8}}[f]
+		return map[hdrField]fieldSpec{shOffset: {24, 8}, shSize: {32, 8}, shInfo: {44, 4}}[f]
 	}
-	return map[hdrField]fieldSpec{shOffset: {16, 4}, shSize: {20, 4}}[f]
+	return map[hdrField]fieldSpec{shOffset: {16, 4}, shSize: {20, 4}, shInfo: {28, 4}}[f]
 }
 
 func phdrFieldOffset(c elf.Class, f hdrField) fieldSpec {

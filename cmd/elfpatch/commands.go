@@ -1,14 +1,18 @@
 package main
 
 import (
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 	"github.com/pulseengine/elfpatch/linkwrap"
 	"github.com/pulseengine/elfpatch/patcher"
 )
@@ -55,6 +59,14 @@ func options(c *cli.Context) (patcher.Options, error) {
 		Imports:        c.StringSlice("import"),
 		AllowUndefined: c.Bool("allow-undefined"),
 		Variant:        c.String("variant"),
+	}
+	if path := c.String("arena-object"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return o, fmt.Errorf("%s: %v", path, unwrap(err))
+		}
+		sum := sha256.Sum256(data)
+		o.ArenaObject = &arenablob.Variant{Name: filepath.Base(path), Source: path, Object: data, SHA256: hex.EncodeToString(sum[:])}
 	}
 	if c.IsSet("arena-size") {
 		n, err := parseSize(c.String("arena-size"))

@@ -74,7 +74,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 }
 
 // valueFlags take a value as the next argument.
-var valueFlags = map[string]bool{"--arena-size": true, "-o": true, "--output": true, "--import": true, "--variant": true}
+var valueFlags = map[string]bool{"--arena-size": true, "-o": true, "--output": true, "--import": true, "--variant": true,
+	"--arena-object": true, "--pointer-base": true, "--pointer-limit": true}
 
 // reorder moves the patch command's flags in front of FILE, so that
 // "elfpatch app.elf --arena-size 16K" works as well as the documented
@@ -116,6 +117,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	importFlag := &cli.StringSliceFlag{Name: "import", Usage: "also bind the spelling `NAME` (repeatable)"}
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 	variantFlag := &cli.StringFlag{Name: "variant", Usage: "use the allocator `NAME` instead of choosing from the image's build attributes"}
+	arenaObjectFlag := &cli.StringFlag{Name: "arena-object", Usage: "inject the relocatable allocator object `FILE` instead of a built-in one"}
 	cli.VersionPrinter = func(c *cli.Context) {
 		fmt.Fprintf(c.App.Writer, "elfpatch %s\nallocators:\n", version)
 		for _, v := range arenablob.Variants() {
@@ -125,7 +127,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "elfpatch",
 		Usage:     "bind the canonical-ABI arena import of a firmware image to a bounded arena allocator",
-		UsageText: "elfpatch [--arena-size SIZE] [-o OUT] [--import NAME]... [--dry-run] [--json] [--allow-undefined] FILE\n   elfpatch inspect [--json] FILE\n   elfpatch verify [--json] FILE\n   elfpatch reserve-object [--arena-size SIZE] --like OBJ -o OUT\n   elfpatch link -- LINK-COMMAND...",
+		UsageText: "elfpatch [--arena-size SIZE] [-o OUT] [--import NAME]... [--arena-object FILE] [--dry-run] [--json] [--allow-undefined] FILE\n   elfpatch inspect [--json] FILE\n   elfpatch verify [--json] FILE\n   elfpatch reserve-object [--arena-size SIZE] --like OBJ -o OUT\n   elfpatch link -- LINK-COMMAND...",
 		Description: "Binds every use of __cabi_arena_realloc and cabi-arena-realloc in FILE to a small bump allocator over the\n" +
 			"image's .arena region, written into the code slot a wrapped link reserved. Patches FILE in place, or writes OUT.\n" +
 			"SIZE is bytes (16384), hex (0x4000) or K/KiB/M/MiB (16K). Exit status: 0 done, 1 refused (FILE untouched), 2 usage.",
@@ -143,6 +145,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			jsonFlag,
 			&cli.BoolFlag{Name: "allow-undefined", Usage: "leave other undefined symbols undefined instead of refusing"},
 			variantFlag,
+			arenaObjectFlag,
 		},
 		Action: patchCommand,
 		Commands: []*cli.Command{
@@ -150,14 +153,14 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Name:      "inspect",
 				Usage:     "report the imports, their sites, the slot, the arena and what a patch would do",
 				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag},
+				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag, arenaObjectFlag},
 				Action:    inspectCommand,
 			},
 			{
 				Name:      "verify",
 				Usage:     "check that every import site of a patched image reaches the allocator (exit 0 or 1)",
 				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag},
+				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag, arenaObjectFlag},
 				Action:    verifyCommand,
 			},
 			{
