@@ -11,6 +11,16 @@
 // which it calls from exactly one place, followed by the architecture's
 // permanently undefined instruction.  The 64-bit variants take and return
 // the canonical ABI's 32-bit pointers: their arena must lie below 4 GiB.
+//
+// The pointer-base shims (Shims, shim_*.S) serve --pointer-base: elfpatch
+// places one in front of the unchanged allocator in the same code slot.  A
+// shim keeps the same one-section shape and defines __cabi_arena_realloc
+// itself; it refers to exactly two symbols the patcher resolves:
+// __elfpatch_realloc_abs, the allocator's own entry, and
+// __elfpatch_pointer_base, the linear memory's base address.  It passes
+// new_len == 0 calls to the allocator unchanged (a tail call) and otherwise
+// adds the base to old_ptr and subtracts it from the result, 32-bit and
+// wrapping.  One shim serves every allocator variant of its family.
 package arenablob
 
 import (
@@ -34,6 +44,18 @@ var aarch64 []byte
 
 //go:embed x86_64.o
 var x86_64 []byte
+
+//go:embed shim_thumb.o
+var shimThumb []byte
+
+//go:embed shim_rv32.o
+var shimRV32 []byte
+
+//go:embed shim_aarch64.o
+var shimAArch64 []byte
+
+//go:embed shim_x86_64.o
+var shimX86_64 []byte
 
 // Variant is one built allocator.
 type Variant struct {
@@ -106,4 +128,74 @@ func ByName(name string) (Variant, bool) {
 		}
 	}
 	return Variant{}, false
+}
+
+// Shim is a pointer-base shim placed in front of an allocator (see
+// shim_*.S): offsets from __elfpatch_pointer_base in and out, addresses to
+// and from the allocator, whose entry it calls as __elfpatch_realloc_abs.
+type Shim struct {
+	// Name identifies the shim in reports; build.sh builds Name + ".o".
+	Name string
+	// Family is the architecture family it serves: "arm", "riscv",
+	// "aarch64" or "x86_64".
+	Family string
+	// Serves lists the allocator variants (Variants) it runs with.
+	Serves []string
+	// Source is the file in this directory the object is built from.
+	Source string
+	// Object is the relocatable ELF object elfpatch links into the slot.
+	Object []byte
+	// SHA256 is the recorded hash of Object; tests check that the embedded
+	// object and a fresh rebuild both match it.
+	SHA256 string
+}
+
+// Shims lists every pointer-base shim elfpatch carries, one per family, in
+// a fixed order.
+func Shims() []Shim {
+	return []Shim{
+		{
+			Name:   "shim_thumb",
+			Family: "arm",
+			Serves: []string{"thumb2", "thumb1"},
+			Source: "shim_thumb.S",
+			Object: shimThumb,
+			SHA256: "9fb1f0002af5746e6af17c08d7a9d978d33c24a744185d5361e589c4b57f97d1",
+		},
+		{
+			Name:   "shim_rv32",
+			Family: "riscv",
+			Serves: []string{"rv32c", "rv32"},
+			Source: "shim_rv32.S",
+			Object: shimRV32,
+			SHA256: "9f5ba20ee39e150d244de1d7fb1cb9a209c2d8005a8dd4079e90ed6a0a5761dd",
+		},
+		{
+			Name:   "shim_aarch64",
+			Family: "aarch64",
+			Serves: []string{"aarch64"},
+			Source: "shim_aarch64.S",
+			Object: shimAArch64,
+			SHA256: "783b404db2adcb97dcbb7132248d3d691805955d2843dd182ae75e1c6def12e0",
+		},
+		{
+			Name:   "shim_x86_64",
+			Family: "x86_64",
+			Serves: []string{"x86_64"},
+			Source: "shim_x86_64.S",
+			Object: shimX86_64,
+			SHA256: "fc77006d08bc524e89034e302406a677965b572a83833c1e68e7dd34cacfd146",
+		},
+	}
+}
+
+// ShimFor returns the shim of an architecture family: "arm", "riscv",
+// "aarch64" or "x86_64".
+func ShimFor(family string) (Shim, bool) {
+	for _, s := range Shims() {
+		if s.Family == family {
+			return s, true
+		}
+	}
+	return Shim{}, false
 }

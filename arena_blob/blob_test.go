@@ -57,6 +57,29 @@ var buildTools = map[string]struct{ env, def string }{
 	"rv32":    {"RISCV_MC", "llvm-mc"},
 	"aarch64": {"AARCH64_AS", "aarch64-linux-gnu-as"},
 	"x86_64":  {"X86_64_AS", "as"},
+
+	"shim_thumb":   {"ARM_AS", "arm-none-eabi-as"},
+	"shim_rv32":    {"RISCV_MC", "llvm-mc"},
+	"shim_aarch64": {"AARCH64_AS", "aarch64-linux-gnu-as"},
+	"shim_x86_64":  {"X86_64_AS", "as"},
+}
+
+// built is one object build.sh makes: an allocator variant or a shim.
+type built struct {
+	name   string
+	object []byte
+}
+
+// allBuilt lists every embedded object, allocators first, then shims.
+func allBuilt() []built {
+	var bs []built
+	for _, v := range Variants() {
+		bs = append(bs, built{v.Name, v.Object})
+	}
+	for _, s := range Shims() {
+		bs = append(bs, built{s.Name, s.Object})
+	}
+	return bs
 }
 
 // needTool finds a tool a test runs.  CI installs every tool; a developer
@@ -76,11 +99,11 @@ func needTool(t *testing.T, name string) string {
 // The objects must be reproducible from their sources: rebuild each with its
 // pinned assembler and compare byte for byte.
 func TestRebuildReproducesEmbeddedObjects(t *testing.T) {
-	for _, v := range Variants() {
-		t.Run(v.Name, func(t *testing.T) {
-			tool, ok := buildTools[v.Name]
+	for _, v := range allBuilt() {
+		t.Run(v.name, func(t *testing.T) {
+			tool, ok := buildTools[v.name]
 			if !ok {
-				t.Fatalf("no build tool recorded for %s", v.Name)
+				t.Fatalf("no build tool recorded for %s", v.name)
 			}
 			name := tool.def
 			if e := os.Getenv(tool.env); e != "" {
@@ -88,42 +111,42 @@ func TestRebuildReproducesEmbeddedObjects(t *testing.T) {
 			}
 			needTool(t, name)
 			out := t.TempDir()
-			cmd := exec.Command("./build.sh", out, v.Name)
+			cmd := exec.Command("./build.sh", out, v.name)
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("build.sh: %v\n%s", err, msg)
 			}
-			rebuilt, err := os.ReadFile(filepath.Join(out, v.Name+".o"))
+			rebuilt, err := os.ReadFile(filepath.Join(out, v.name+".o"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(rebuilt, v.Object) {
-				t.Errorf("%s.o: rebuilt object differs from the embedded one", v.Name)
+			if !bytes.Equal(rebuilt, v.object) {
+				t.Errorf("%s.o: rebuilt object differs from the embedded one", v.name)
 			}
 		})
 	}
 }
 
 func TestObjectsNameNoPath(t *testing.T) {
-	for _, v := range Variants() {
+	for _, v := range allBuilt() {
 		for _, bad := range []string{"/home/", "/tmp/", "/work/", "/usr/", "/root/", "/opt/", ".S"} {
-			if bytes.Contains(v.Object, []byte(bad)) {
-				t.Errorf("%s: object contains %q", v.Name, bad)
+			if bytes.Contains(v.object, []byte(bad)) {
+				t.Errorf("%s: object contains %q", v.name, bad)
 			}
 		}
-		f, err := elf.NewFile(bytes.NewReader(v.Object))
+		f, err := elf.NewFile(bytes.NewReader(v.object))
 		if err != nil {
-			t.Errorf("%s: %v", v.Name, err)
+			t.Errorf("%s: %v", v.name, err)
 			continue
 		}
 		syms, _ := f.Symbols()
 		for _, s := range syms {
 			if elf.ST_TYPE(s.Info) == elf.STT_FILE {
-				t.Errorf("%s: has a file symbol %q", v.Name, s.Name)
+				t.Errorf("%s: has a file symbol %q", v.name, s.Name)
 			}
 		}
 		for _, s := range f.Sections {
 			if strings.HasPrefix(s.Name, ".debug") || s.Name == ".comment" {
-				t.Errorf("%s: has section %s", v.Name, s.Name)
+				t.Errorf("%s: has section %s", v.name, s.Name)
 			}
 		}
 	}

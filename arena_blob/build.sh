@@ -1,5 +1,6 @@
 #!/bin/sh
-# Rebuilds the allocator objects elfpatch embeds, byte for byte.
+# Rebuilds the allocator objects elfpatch embeds, byte for byte, and the
+# pointer-base shims that go in front of them (shim_*.S).
 #
 # The assemblers are pinned: the objects in this directory were made by the
 # versions named below with exactly these flags.  Another version may encode
@@ -15,14 +16,15 @@
 #
 # Usage: arena_blob/build.sh [OUTDIR [VARIANT...]]
 #   OUTDIR defaults to arena_blob itself; without VARIANTs all are built:
-#   thumb2 thumb1 rv32c rv32 aarch64 x86_64.
+#   thumb2 thumb1 rv32c rv32 aarch64 x86_64 and the shims shim_thumb
+#   shim_rv32 shim_aarch64 shim_x86_64.
 # Each tool can be replaced through the environment (ARM_AS, RISCV_MC,
 # AARCH64_AS, X86_64_AS), e.g. to name a pinned version installed elsewhere.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here}
 if [ $# -gt 0 ]; then shift; fi
-variants=${*:-thumb2 thumb1 rv32c rv32 aarch64 x86_64}
+variants=${*:-thumb2 thumb1 rv32c rv32 aarch64 x86_64 shim_thumb shim_rv32 shim_aarch64 shim_x86_64}
 
 ARM_AS=${ARM_AS:-arm-none-eabi-as}
 RISCV_MC=${RISCV_MC:-llvm-mc}
@@ -74,6 +76,25 @@ for v in $variants; do
         # The host assembler; --64 makes any other host's assembler refuse.
         pinned "$X86_64_AS" "GNU assembler (GNU Binutils for Debian) 2.40"
         "$X86_64_AS" --64 -o "$out/x86_64.o" x86_64.S
+        ;;
+    shim_thumb)
+        # One shim for thumb1 and thumb2: ARMv6-M instructions only.
+        pinned "$ARM_AS" "GNU assembler (2.40-2+18+b1) 2.40"
+        "$ARM_AS" -mcpu=cortex-m0 -mthumb -o "$out/shim_thumb.o" shim_thumb.S
+        ;;
+    shim_rv32)
+        # One shim for rv32 and rv32c: no compressed instruction.
+        pinned "$RISCV_MC" "Debian LLVM version 14.0.6"
+        "$RISCV_MC" -triple=riscv32 -mattr=-c,-relax -filetype=obj \
+            -o "$out/shim_rv32.o" shim_rv32.S
+        ;;
+    shim_aarch64)
+        pinned "$AARCH64_AS" "GNU assembler (GNU Binutils for Debian) 2.40"
+        "$AARCH64_AS" -o "$out/shim_aarch64.o" shim_aarch64.S
+        ;;
+    shim_x86_64)
+        pinned "$X86_64_AS" "GNU assembler (GNU Binutils for Debian) 2.40"
+        "$X86_64_AS" --64 -o "$out/shim_x86_64.o" shim_x86_64.S
         ;;
     *)
         echo "build.sh: unknown variant '$v'" >&2

@@ -102,8 +102,11 @@ func (o *objPlan) define(idx int, value, size uint64, shndx uint16, kind elf.Sym
 // name; it returns a reference to it.
 func (o *objPlan) global(name string, bind elf.SymBind, kind elf.SymType, value, size uint64, shndx uint16, other uint8) symRef {
 	if s := o.img.SymbolNamed(name); s != nil && s.Bind() != elf.STB_LOCAL {
-		if shndx != uint16(elf.SHN_UNDEF) {
+		// The object's own definition stands; an undefined reference
+		// becomes the definition.
+		if s.Undefined() && shndx != uint16(elf.SHN_UNDEF) {
 			o.define(s.Index, value, size, shndx, kind)
+			o.modified[s.Index].Info = elf.ST_INFO(bind, kind)
 		}
 		return symRef{0, s.Index}
 	}
@@ -180,6 +183,8 @@ func (p *Plan) allocatorObject(opts Options) (arenablob.Variant, error) {
 // and its symbols to the output, and returns the allocator function.
 func (o *objPlan) merge(v arenablob.Variant) (symRef, Symbol, error) {
 	img := o.img
+	_, builtin := arenablob.ByName(v.Name)
+	builtin = builtin && o.p.opts.ArenaObject == nil
 	objName := "allocator " + v.Name
 	obj, err := Read(objName, v.Object)
 	if err != nil {
@@ -234,6 +239,18 @@ func (o *objPlan) merge(v arenablob.Variant) (symRef, Symbol, error) {
 				c.Shndx = shndx
 				fn = &c
 			}
+		case s.Name == trapHook && s.Bind() == elf.STB_WEAK && builtin:
+			// The trap hook, when nothing defines it, must be the trap
+			// itself. Left undefined weak, the final link would make the
+			// call a no-op or, on RISC-V with lld, a branch to itself: so
+			// the hook gets a weak definition at the permanently undefined
+			// instruction that follows the call, which a strong definition
+			// anywhere in the image overrides.
+			trap, err := trapAfterCall(o.p.arch, obj, s, secMap)
+			if err != nil {
+				return symRef{}, Symbol{}, err
+			}
+			symMap[s.Index] = o.global(s.Name, elf.STB_WEAK, elf.STT_FUNC, trap.Value, 0, trap.Shndx, s.Other)
 		default:
 			// Undefined: elfpatch's region symbols are provided below;
 			// anything else is left for the final link, weak or not.
@@ -554,4 +571,25 @@ func verifyObject(img *Image, opts Options, rep *VerifyReport) {
 	default:
 		rep.Allocator = p.Allocator
 	}
+}
+
+// trapAfterCall finds, in a built-in allocator, the instruction after the
+// call of the trap hook: the built-in allocators follow it with a
+// permanently undefined instruction.
+func trapAfterCall(a arch, obj *Image, hook *Symbol, secMap map[int]uint16) (Symbol, error) {
+	for _, r := range obj.Relocs {
+		if int(r.Sym) != hook.Index {
+			continue
+		}
+		shndx, ok := secMap[r.Target.Index]
+		if !ok {
+			break
+		}
+		value := r.Offset + a.siteSize(r.Type)
+		if a.isaBit() {
+			value |= 1 // the allocators are Thumb code
+		}
+		return Symbol{Value: value, Shndx: shndx}, nil
+	}
+	return Symbol{}, errorf("allocator", "refers to %s but never calls it", trapHook)
 }

@@ -63,6 +63,7 @@ type Plan struct {
 
 	img  *Image
 	arch arch
+	opts Options
 	edit *edit
 	// slotCode is the linked allocator, veneers what follows it in the
 	// slot; finishSlot writes them.
@@ -157,7 +158,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{File: img.Name, Machine: machineName(img.Machine), img: img, arch: a, edit: newEdit()}
+	p := &Plan{File: img.Name, Machine: machineName(img.Machine), img: img, arch: a, opts: opts, edit: newEdit()}
 
 	names, imports, order := findImports(img, opts)
 	for _, s := range imports {

@@ -291,13 +291,66 @@ type programOptions struct {
 	AllocatorObject string
 	// ArenaSize is the arena size for AllocatorObject.
 	ArenaSize uint32
+	// AllocatorHasStorage says AllocatorObject brings its own arena and
+	// state (common/galearena.c: a static array and offset in .bss): the
+	// harness adds no arenastore.c, and ArenaSize may be 0.
+	AllocatorHasStorage bool
+	// PointerBase builds the pointer-base program: the import takes and
+	// returns offsets from __linear_memory_base, as with elfpatch
+	// --pointer-base __linear_memory_base (contract.c with
+	// -DCONTRACT_POINTER_BASE; refalloc.c, if linked, with
+	// -DREF_POINTER_BASE). common/linmem.S, assembled with
+	// -DLINMEM_SIZE=target.LinearMemory, defines __linear_memory_base with
+	// that st_size and comes first among the link inputs; the targets'
+	// linker scripts put its section first in .data. An AllocatorObject
+	// must then speak offsets itself.
+	PointerBase bool
 	// CFlags are extra compiler flags for every source.
 	CFlags []string
 }
 
-// buildProgramObjects compiles the contract program for cc's target (its
-// platform layer; common/print.c, contract.c and rel32.S; refalloc.c if
-// opt.RefArenaSize != 0; arenastore.c and the allocator object if
+// contractVariant returns the object name and extra flags of contract.c
+// for opt: contract.o, contract-hook.o, contract-based.o or
+// contract-hook-based.o.
+func contractVariant(opt programOptions) (obj string, flags []string) {
+	name := "contract"
+	if opt.ExhaustedHook {
+		name += "-hook"
+		flags = append(flags, "-DCONTRACT_EXHAUSTED_HOOK")
+	}
+	if opt.PointerBase {
+		name += "-based"
+		flags = append(flags, "-DCONTRACT_POINTER_BASE")
+	}
+	return name + ".o", flags
+}
+
+// refallocVariant returns the object name and extra flags of refalloc.c
+// for opt (opt.RefArenaSize != 0).
+func refallocVariant(opt programOptions) (obj string, flags []string) {
+	name := fmt.Sprintf("refalloc-%d-bug%d", opt.RefArenaSize, opt.RefBug)
+	flags = []string{fmt.Sprintf("-DREF_ARENA_SIZE=%d", opt.RefArenaSize), fmt.Sprintf("-DREF_BUG=%d", opt.RefBug)}
+	if opt.PointerBase {
+		name += "-based"
+		flags = append(flags, "-DREF_POINTER_BASE")
+	}
+	return name + ".o", flags
+}
+
+// linmemFlags are the flags of common/linmem.S for cc's target.
+func linmemFlags(t testing.TB, cc compiler) []string {
+	t.Helper()
+	tg := targetOf(t, cc)
+	if tg.LinearMemory == 0 {
+		t.Fatalf("target %s has no LinearMemory for a pointer-base build", tg.Name)
+	}
+	return []string{fmt.Sprintf("-DLINMEM_SIZE=%d", tg.LinearMemory)}
+}
+
+// buildProgramObjects compiles the contract program for cc's target
+// (linmem.S first if opt.PointerBase; its platform layer; common/print.c,
+// contract.c and rel32.S; refalloc.c if opt.RefArenaSize != 0; arenastore.c,
+// unless opt.AllocatorHasStorage, and the allocator object if
 // opt.AllocatorObject is set) with cc into dir and returns the link inputs
 // in link order.
 func buildProgramObjects(t testing.TB, cc compiler, dir string, opt programOptions) []string {
@@ -309,21 +362,21 @@ func buildProgramObjects(t testing.TB, cc compiler, dir string, opt programOptio
 	add := func(src, obj string, flags ...string) {
 		jobs = append(jobs, compileJob{src, filepath.Join(dir, obj), append(append([]string{}, opt.CFlags...), flags...)})
 	}
+	if opt.PointerBase {
+		add("common/linmem.S", "linmem.o", linmemFlags(t, cc)...)
+	}
 	for _, src := range targetOf(t, cc).platformSources() {
 		add(src, objectName(src))
 	}
 	add("common/print.c", "print.o")
-	if opt.ExhaustedHook {
-		add("common/contract.c", "contract-hook.o", "-DCONTRACT_EXHAUSTED_HOOK")
-	} else {
-		add("common/contract.c", "contract.o")
-	}
+	contractObj, contractFlags := contractVariant(opt)
+	add("common/contract.c", contractObj, contractFlags...)
 	add("common/rel32.S", "rel32.o")
 	if opt.RefArenaSize != 0 {
-		add("common/refalloc.c", fmt.Sprintf("refalloc-%d-bug%d.o", opt.RefArenaSize, opt.RefBug),
-			fmt.Sprintf("-DREF_ARENA_SIZE=%d", opt.RefArenaSize), fmt.Sprintf("-DREF_BUG=%d", opt.RefBug))
+		refObj, refFlags := refallocVariant(opt)
+		add("common/refalloc.c", refObj, refFlags...)
 	}
-	if opt.AllocatorObject != "" {
+	if opt.AllocatorObject != "" && !opt.AllocatorHasStorage {
 		if opt.ArenaSize == 0 {
 			t.Fatal("programOptions.AllocatorObject needs ArenaSize")
 		}
@@ -365,8 +418,9 @@ func allocatorInputs(t testing.TB, dir, object string) []string {
 
 // sharedObjects is buildProgramObjects for the whole test binary: every
 // object is compiled once (per target, compiler, flags and variant) into
-// sharedDir and reused by every test that asks for it. The hook variant
-// shares all objects but contract.o with the plain one, the refalloc.c and
+// sharedDir and reused by every test that asks for it. The hook and
+// pointer-base variants share all objects but contract.o with the plain
+// one (the pointer-base one adds linmem.o, first), the refalloc.c and
 // arenastore.c variants all objects but their own. Callers must not change
 // the files.
 func sharedObjects(t testing.TB, cc compiler, opt programOptions) []string {
@@ -381,20 +435,25 @@ func sharedObjects(t testing.TB, cc compiler, opt programOptions) []string {
 			return []string{compileObject(t, cc, src, filepath.Join(dir, obj), append(append([]string{}, opt.CFlags...), extra...)...)}
 		})[0]
 	}
-	if opt.ExhaustedHook {
-		hook := one("hook", "common/contract.c", "contract-hook.o", "-DCONTRACT_EXHAUSTED_HOOK")
+	if contractObj, contractFlags := contractVariant(opt); contractObj != "contract.o" {
+		variant := one(strings.TrimSuffix(contractObj, ".o"), "common/contract.c", contractObj, contractFlags...)
 		for i, o := range objs {
 			if filepath.Base(o) == "contract.o" {
-				objs[i] = hook
+				objs[i] = variant
 			}
 		}
 	}
-	if opt.RefArenaSize != 0 {
-		objs = append(objs, one(fmt.Sprintf("ref-%d-bug%d", opt.RefArenaSize, opt.RefBug), "common/refalloc.c",
-			fmt.Sprintf("refalloc-%d-bug%d.o", opt.RefArenaSize, opt.RefBug),
-			fmt.Sprintf("-DREF_ARENA_SIZE=%d", opt.RefArenaSize), fmt.Sprintf("-DREF_BUG=%d", opt.RefBug)))
+	if opt.PointerBase {
+		objs = append([]string{one("linmem", "common/linmem.S", "linmem.o", linmemFlags(t, cc)...)}, objs...)
 	}
-	if opt.AllocatorObject != "" {
+	if opt.RefArenaSize != 0 {
+		refObj, refFlags := refallocVariant(opt)
+		objs = append(objs, one(strings.TrimSuffix(refObj, ".o"), "common/refalloc.c", refObj, refFlags...))
+	}
+	if opt.AllocatorObject != "" && opt.AllocatorHasStorage {
+		objs = append(objs, cachedBuild(t, base+"/alloc-"+fmt.Sprintf("%x", sha256.Sum256([]byte(opt.AllocatorObject)))[:12],
+			func(dir string) []string { return allocatorInputs(t, dir, opt.AllocatorObject) })...)
+	} else if opt.AllocatorObject != "" {
 		if opt.ArenaSize == 0 {
 			t.Fatal("programOptions.AllocatorObject needs ArenaSize")
 		}

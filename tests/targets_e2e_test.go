@@ -139,3 +139,47 @@ func inspectJSON(t testing.TB, elf string, v any) {
 		t.Fatalf("inspect --json: %v", err)
 	}
 }
+
+// A relocatable object patched before its final link (synth --relocatable,
+// ld -r): the program partially linked into one object, patched with
+// elfpatch, then linked by each linker with the target's script and NO
+// help from elfpatch (no wrapper, no arena.ld, no options), and run.
+func TestRelocatableObjectsPatchedBeforeAPlainLinkRun(t *testing.T) {
+	for _, tg := range targets {
+		for _, shape := range tg.Shapes {
+			if strings.HasSuffix(shape.Name, "gcc") || shape.Name == "clang" {
+				continue // drivers: the direct linkers cover them
+			}
+			tg, shape := tg, shape
+			t.Run(tg.Name+"/"+shape.Name, func(t *testing.T) {
+				t.Parallel()
+				requireTarget(t, tg)
+				dir := t.TempDir()
+				objs := sharedObjects(t, tg.Compilers[0], programOptions{})
+				partial := filepath.Join(dir, "app.o")
+				linkProgram(t, shape, objs, "", partial, "-r")
+				patched := filepath.Join(dir, "app-patched.o")
+				mustElfpatch(t, "--arena-size", "8K", "-o", patched, partial)
+				mustElfpatch(t, "verify", patched)
+				elf := linkProgram(t, shape, []string{patched}, tg.script(t, tg.Scripts[0]), filepath.Join(dir, "app.elf"))
+				tg.requireRun(t, elf, "contract 8192", exitPass, "PASS contract")
+				tg.requireRun(t, elf, "fill 8192", exitTrap, "filled", tg.Trap)
+				tg.requireRun(t, elf, "fill 8191", exitPass, "survived")
+
+				// The program's own hook, defined in another object of the
+				// partial link, overrides the patched object's fallback.
+				hooked := filepath.Join(dir, "hook.o")
+				linkProgram(t, shape, sharedObjects(t, tg.Compilers[0], programOptions{ExhaustedHook: true}), "", hooked, "-r")
+				mustElfpatch(t, "--arena-size", "8K", hooked)
+				elf = linkProgram(t, shape, []string{hooked}, tg.script(t, tg.Scripts[0]), filepath.Join(dir, "hook.elf"))
+				tg.requireRun(t, elf, "exhaust", exitExhausted, "EXHAUSTED")
+
+				// Re-sizing the patched object, then linking again.
+				mustElfpatch(t, "--arena-size", "4096", patched)
+				elf = linkProgram(t, shape, []string{patched}, tg.script(t, tg.Scripts[0]), filepath.Join(dir, "small.elf"))
+				tg.requireRun(t, elf, "fill 4096", exitTrap, "filled", tg.Trap)
+				tg.requireRun(t, elf, "contract 4096", exitPass, "PASS contract")
+			})
+		}
+	}
+}

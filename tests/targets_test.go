@@ -43,6 +43,15 @@ type target struct {
 	ArenaSize uint32
 	// MinArena is the smallest SIZE "contract SIZE" accepts.
 	MinArena uint32
+	// LinearMemory is the size of a pointer-base build's linear memory
+	// (programOptions.PointerBase): the st_size of __linear_memory_base,
+	// which common/linmem.S defines at the start of .data. On the
+	// bare-metal targets .data is the first thing in RAM and the linear
+	// memory is the RAM (on m3 the 2 MiB that mps2-far.ld has as RAM, the
+	// lower half of mps2.ld's 4 MiB, below its stack); on the Linux
+	// targets it is 1 MiB from the start of .data, which covers .data, the
+	// arena, .bss and .noinit (the rest is not mapped).
+	LinearMemory uint32
 	// Reset tells whether the reset mode works: a warm reset that keeps
 	// RAM and runs the startup code again.
 	Reset bool
@@ -121,7 +130,8 @@ var targetM3 = &target{
 	Scripts:   []string{scriptMPS2, scriptMPS2Far},
 	Run:       runSpec{Kind: runSemihosting, Tool: toolQEMU, Args: []string{"-M", "mps2-an385"}},
 	Trap:      "HARDFAULT", ArenaSize: 65536, MinArena: 4096, Reset: true,
-	Relocs: map[string][]string{"gcc": relocsThumb2, "clang": relocsThumb2},
+	LinearMemory: 2 << 20,
+	Relocs:       map[string][]string{"gcc": relocsThumb2, "clang": relocsThumb2},
 }
 
 var targetM0 = &target{
@@ -134,7 +144,8 @@ var targetM0 = &target{
 	Scripts: []string{"microbit.ld"},
 	Run:     runSpec{Kind: runSemihosting, Tool: toolQEMU, Args: []string{"-M", "microbit"}},
 	Trap:    "HARDFAULT", ArenaSize: 8192, MinArena: 4096, Reset: true,
-	Relocs: map[string][]string{"gcc": relocsThumb1, "clang": relocsThumb1},
+	LinearMemory: 16 << 10,
+	Relocs:       map[string][]string{"gcc": relocsThumb1, "clang": relocsThumb1},
 }
 
 var targetM33 = &target{
@@ -147,7 +158,8 @@ var targetM33 = &target{
 	Scripts: []string{"an505.ld"},
 	Run:     runSpec{Kind: runSemihosting, Tool: toolQEMU, Args: []string{"-M", "mps2-an505"}},
 	Trap:    "HARDFAULT", ArenaSize: 65536, MinArena: 4096, Reset: true,
-	Relocs: map[string][]string{"gcc": relocsThumb2, "clang": relocsThumb2},
+	LinearMemory: 2 << 20,
+	Relocs:       map[string][]string{"gcc": relocsThumb2, "clang": relocsThumb2},
 }
 
 var targetR5 = &target{
@@ -160,7 +172,8 @@ var targetR5 = &target{
 	Scripts: []string{"linux.ld", scriptDefault},
 	Run:     runSpec{Kind: runUserMode, Tool: toolQEMUUserARM, Args: []string{"-cpu", "cortex-r5"}},
 	Trap:    "TRAP", ArenaSize: 65536, MinArena: 4096, Reset: false,
-	Relocs: map[string][]string{"gcc": relocsA32, "clang": relocsA32},
+	LinearMemory: 1 << 20,
+	Relocs:       map[string][]string{"gcc": relocsA32, "clang": relocsA32},
 }
 
 // rv32 builds one of the two RV32 targets: march "rv32imac" or "rv32ima".
@@ -180,6 +193,7 @@ func rv32(march string) *target {
 		Scripts: []string{"virt.ld"},
 		Run:     runSpec{Kind: runSemihosting, Tool: toolQEMURISCV32, Args: []string{"-M", "virt", "-bios", "none"}},
 		Trap:    "TRAP", ArenaSize: 65536, MinArena: 4096, Reset: true,
+		LinearMemory: 4 << 20,
 		Relocs: map[string][]string{
 			"gcc":   append([]string{"R_RISCV_CALL_PLT"}, relocsRISCVCommon...),
 			"clang": append([]string{"R_RISCV_CALL"}, relocsRISCVCommon...),
@@ -204,7 +218,8 @@ var targetAArch64 = &target{
 	Scripts: []string{"linux.ld", scriptDefault},
 	Run:     runSpec{Kind: runUserMode, Tool: toolQEMUUserA64},
 	Trap:    "TRAP", ArenaSize: 65536, MinArena: 4096, Reset: false,
-	Relocs: map[string][]string{"clang": relocsAArch64},
+	LinearMemory: 1 << 20,
+	Relocs:       map[string][]string{"clang": relocsAArch64},
 }
 
 var targetX86_64 = &target{
@@ -220,7 +235,8 @@ var targetX86_64 = &target{
 	Scripts: []string{"linux.ld", scriptDefault},
 	Run:     runSpec{Kind: runNative, Host: "linux/amd64"},
 	Trap:    "TRAP", ArenaSize: 65536, MinArena: 4096, Reset: false,
-	Relocs: map[string][]string{"gcc": relocsX86_64, "clang": relocsX86_64},
+	LinearMemory: 1 << 20,
+	Relocs:       map[string][]string{"gcc": relocsX86_64, "clang": relocsX86_64},
 }
 
 // targets are all targets, m3 first.

@@ -74,6 +74,27 @@
  * Cortex-M, "TRAP ..." elsewhere; status 3).  Built with
  * -DCONTRACT_EXHAUSTED_HOOK the program defines __cabi_arena_exhausted(),
  * which prints "EXHAUSTED" and exits with status 4.
+ *
+ * Pointer-base build (-DCONTRACT_POINTER_BASE, with common/linmem.S): the
+ * import speaks synth's default ABI, pointers as 32-bit OFFSETS from
+ * __linear_memory_base (elfpatch --pointer-base __linear_memory_base,
+ * SPEC rule 9):
+ *
+ *   uintptr_t __cabi_arena_realloc(uint32_t old, uint32_t old_len,
+ *                                  uint32_t align, uint32_t new_len);
+ *
+ * old is an offset, and so is the result (zero-extended on 64-bit
+ * targets, which is checked as above); a zero-length request still
+ * returns align itself.  Every form above calls the import with offsets
+ * directly, as code synth emits does: no wrapper translates.  The program
+ * translates where it touches memory (mem(): __linear_memory_base +
+ * offset) and where it hands back a pointer it holds (cabi_of(): pointer -
+ * __linear_memory_base).  Every mode works the same way; what they print
+ * and check ("arena start=... end=...", the reset mode's first block, fill's
+ * first and second) are offsets.  The contract mode also prints the linear
+ * memory ("linear memory base=... size=...") and fails unless the arena
+ * lies inside it: [0, linmem_size), linmem.S's copy of
+ * __linear_memory_base's st_size.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -81,10 +102,23 @@
 #include "isa.h"
 #include "platform.h"
 
-typedef void *(*realloc_fn)(void *old, uint32_t old_len, uint32_t align, uint32_t new_len);
+#ifdef CONTRACT_POINTER_BASE
+/* old_ptr: an offset from __linear_memory_base. */
+typedef uint32_t cabi_ptr;
+/* The result: an offset, in a whole register (zero-extended on 64-bit targets). */
+typedef uintptr_t cabi_result;
+/* common/linmem.S: the linear memory's first byte, and its size. */
+extern uint8_t __linear_memory_base[];
+extern const uint32_t linmem_size;
+#else
+typedef void *cabi_ptr;
+typedef void *cabi_result;
+#endif
+
+typedef cabi_result (*realloc_fn)(cabi_ptr old, uint32_t old_len, uint32_t align, uint32_t new_len);
 
 /* The import, snake spelling. */
-extern void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t new_len);
+extern cabi_result __cabi_arena_realloc(cabi_ptr old, uint32_t old_len, uint32_t align, uint32_t new_len);
 
 /* The import, kebab spelling: GCC needs a quoted GAS symbol name. */
 #ifdef __clang__
@@ -92,7 +126,35 @@ extern void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, u
 #else
 #define CONTRACT_KEBAB_ASM "\"cabi-arena-realloc\""
 #endif
-extern void *contract_kebab(void *old, uint32_t old_len, uint32_t align, uint32_t new_len) __asm__(CONTRACT_KEBAB_ASM);
+extern cabi_result contract_kebab(cabi_ptr old, uint32_t old_len, uint32_t align, uint32_t new_len)
+    __asm__(CONTRACT_KEBAB_ASM);
+
+/*
+ * Pointer values: what the import takes and returns (a native address, or
+ * an offset in the pointer-base build) as the program keeps them, uintptr_t
+ * (the model: uint32_t), and the memory they designate.
+ */
+#define CABI(v) ((cabi_ptr)(uintptr_t)(v))
+
+/* The bytes a pointer value designates: base + offset, or the address itself. */
+static volatile uint8_t *mem(uintptr_t v)
+{
+#ifdef CONTRACT_POINTER_BASE
+    return (volatile uint8_t *)((uintptr_t)__linear_memory_base + v);
+#else
+    return (volatile uint8_t *)v;
+#endif
+}
+
+/* The pointer value to pass for a block the program holds a pointer to: pointer - base, or the pointer. */
+static cabi_ptr cabi_of(volatile uint8_t *p)
+{
+#ifdef CONTRACT_POINTER_BASE
+    return (cabi_ptr)((uintptr_t)p - (uintptr_t)__linear_memory_base);
+#else
+    return (cabi_ptr)(uintptr_t)p;
+#endif
+}
 
 #ifdef CONTRACT_EXHAUSTED_HOOK
 __attribute__((noreturn)) void __cabi_arena_exhausted(void);
@@ -115,16 +177,16 @@ static const char *const form_names[NFORMS] = {"direct", "tail", "dataptr", "cod
  * On 64-bit targets the allocator returns a 32-bit pointer zero-extended
  * (SPEC: "returns a zero-extended pointer in x0").
  */
-static void check_zero_extended(int sp, int form, void *r)
+static void check_zero_extended(int sp, int form, uintptr_t r)
 {
 #if UINTPTR_MAX > 0xffffffffu
-    if ((uintptr_t)r >> 32 != 0) {
+    if (r >> 32 != 0) {
         out_write("FAIL result not a zero-extended 32-bit pointer via ");
         out_write(spelling_names[sp]);
         out_write("/");
         out_write(form_names[form]);
         out_write(" ");
-        out_kvp("got", (uintptr_t)r);
+        out_kvp("got", r);
         out_write("\n");
         plat_exit(1);
     }
@@ -147,24 +209,24 @@ extern const int32_t contract_rel32_kebab;
 static volatile uint32_t form_calls[NSPELLINGS][NFORMS];
 
 /* A sibling call: "b.w import", "b import", "tail import", "jmp import". */
-__attribute__((noinline)) static void *tail_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+__attribute__((noinline)) static cabi_result tail_snake(cabi_ptr o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     return __cabi_arena_realloc(o, ol, a, nl);
 }
 
-__attribute__((noinline)) static void *tail_kebab(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+__attribute__((noinline)) static cabi_result tail_kebab(cabi_ptr o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     return contract_kebab(o, ol, a, nl);
 }
 
 /* Address materialised by the compiler (movw/movt or a literal pool, lui/addi, adrp/add, mov $imm32). */
-__attribute__((noinline)) static void *codeaddr_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+__attribute__((noinline)) static cabi_result codeaddr_snake(cabi_ptr o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     realloc_fn volatile f = __cabi_arena_realloc;
     return f(o, ol, a, nl);
 }
 
-__attribute__((noinline)) static void *codeaddr_kebab(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+__attribute__((noinline)) static cabi_result codeaddr_kebab(cabi_ptr o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     realloc_fn volatile f = contract_kebab;
     return f(o, ol, a, nl);
@@ -182,7 +244,7 @@ static __attribute__((noreturn)) void asm_mismatch(const char *spelling, uintptr
 }
 
 /* The address built by inline assembly, whatever the compiler flags (isa.h). */
-__attribute__((noinline)) static void *asm_snake(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+__attribute__((noinline)) static cabi_result asm_snake(cabi_ptr o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     uintptr_t x, y;
     ISA_ASM_ADDR(x, y, "__cabi_arena_realloc");
@@ -192,7 +254,7 @@ __attribute__((noinline)) static void *asm_snake(void *o, uint32_t ol, uint32_t 
     return ((realloc_fn)x)(o, ol, a, nl);
 }
 
-__attribute__((noinline)) static void *asm_kebab(void *o, uint32_t ol, uint32_t a, uint32_t nl)
+__attribute__((noinline)) static cabi_result asm_kebab(cabi_ptr o, uint32_t ol, uint32_t a, uint32_t nl)
 {
     uintptr_t x, y;
     ISA_ASM_ADDR(x, y, "\"cabi-arena-realloc\"");
@@ -211,9 +273,15 @@ static realloc_fn rel32_target(const int32_t *word)
     return (realloc_fn)(w + (uintptr_t)(intptr_t)*word);
 }
 
-__attribute__((noinline)) static void *call_form(int sp, int form, void *o, uint32_t ol, uint32_t a, uint32_t nl)
+/*
+ * One call of the import through a spelling and a form: o and the result
+ * are pointer values (offsets in the pointer-base build), passed and
+ * returned untranslated.
+ */
+__attribute__((noinline)) static uint32_t call_form(int sp, int form, uint32_t ov, uint32_t ol, uint32_t a, uint32_t nl)
 {
-    void *r;
+    cabi_result r;
+    cabi_ptr o = CABI(ov);
     switch (sp * NFORMS + form) {
     case SNAKE * NFORMS + F_DIRECT: r = __cabi_arena_realloc(o, ol, a, nl); break;
     case KEBAB * NFORMS + F_DIRECT: r = contract_kebab(o, ol, a, nl); break;
@@ -231,9 +299,9 @@ __attribute__((noinline)) static void *call_form(int sp, int form, void *o, uint
         out_puts("FAIL internal: bad call form");
         plat_exit(1);
     }
-    check_zero_extended(sp, form, r);
+    check_zero_extended(sp, form, (uintptr_t)r);
     form_calls[sp][form]++;
-    return r;
+    return (uint32_t)(uintptr_t)r;
 }
 
 /* ------------------------------------------------ data the arena must spare */
@@ -371,7 +439,7 @@ static uint32_t align_up(uint32_t v, uint32_t a)
 
 static void fill_pattern(uint32_t id, uint32_t ptr, uint32_t from, uint32_t to)
 {
-    volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)ptr;
+    volatile uint8_t *p = mem(ptr);
     for (uint32_t i = from; i < to; i++) {
         p[i] = pattern(id, i);
     }
@@ -379,7 +447,7 @@ static void fill_pattern(uint32_t id, uint32_t ptr, uint32_t from, uint32_t to)
 
 static void check_pattern(const char *what, uint32_t id, uint32_t ptr, uint32_t len)
 {
-    volatile const uint8_t *p = (volatile const uint8_t *)(uintptr_t)ptr;
+    volatile const uint8_t *p = mem(ptr);
     for (uint32_t i = 0; i < len; i++) {
         if (p[i] != pattern(id, i)) {
             fail_begin(what);
@@ -460,7 +528,7 @@ static void describe_call(const char *what, int sp, int form, uint32_t o, uint32
 static uint32_t alloc_new(const char *what, int sp, int form, uint32_t align, uint32_t len)
 {
     uint32_t want = align_up(model_next, align);
-    uint32_t p = (uint32_t)(uintptr_t)call_form(sp, form, 0, 0, align, len);
+    uint32_t p = call_form(sp, form, 0, 0, align, len);
     if (p != want) {
         describe_call(what, sp, form, 0, 0, align, len);
         out_kv("got", p);
@@ -495,7 +563,7 @@ static void resize(const char *what, int sp, int form, uint32_t i, uint32_t alig
     uint32_t old = b->ptr, old_len = b->len;
     int recent = old == model_last_ptr && old_len == model_last_len && (old & (align - 1u)) == 0;
     uint32_t moved_to = align_up(model_next, align);
-    uint32_t p = (uint32_t)(uintptr_t)call_form(sp, form, (void *)(uintptr_t)old, old_len, align, new_len);
+    uint32_t p = call_form(sp, form, old, old_len, align, new_len);
     uint32_t keep = old_len < new_len ? old_len : new_len;
 
     if (recent) {
@@ -531,7 +599,7 @@ static void resize(const char *what, int sp, int form, uint32_t i, uint32_t alig
 /* Rule 1/2: a zero-length request returns align and changes nothing. */
 static void zero_len(const char *what, int sp, int form, uint32_t old, uint32_t old_len, uint32_t align)
 {
-    uint32_t p = (uint32_t)(uintptr_t)call_form(sp, form, (void *)(uintptr_t)old, old_len, align, 0);
+    uint32_t p = call_form(sp, form, old, old_len, align, 0);
     if (p != align) {
         describe_call(what, sp, form, old, old_len, align, 0);
         out_kv("got", p);
@@ -574,8 +642,8 @@ static int mode_contract(uint32_t size)
     check_guards("at start");
 
     /* The first align-1 allocation of a fresh bump allocator is the arena start. */
-    void *first = __cabi_arena_realloc(0, 0, 1, 1);
-    check_zero_extended(SNAKE, F_DIRECT, first);
+    cabi_result first = __cabi_arena_realloc(0, 0, 1, 1);
+    check_zero_extended(SNAKE, F_DIRECT, (uintptr_t)first);
     arena_start = (uint32_t)(uintptr_t)first;
     if (arena_start == 0 || arena_start > UINT32_MAX - size) {
         fail_begin("first allocation");
@@ -593,6 +661,20 @@ static int mode_contract(uint32_t size)
     out_kv("end", arena_end);
     out_kv("max_align", max_align);
     out_write("\n");
+#ifdef CONTRACT_POINTER_BASE
+    /* Offsets: the arena must lie inside the linear memory (checked before the first byte is touched). */
+    out_write("linear memory ");
+    out_kvp("base", (uintptr_t)__linear_memory_base);
+    out_kv("size", linmem_size);
+    out_write("\n");
+    if (arena_end > linmem_size) {
+        fail_begin("arena outside the linear memory");
+        out_kv("arena_start", arena_start);
+        out_kv("arena_end", arena_end);
+        out_kv("linear_memory_size", linmem_size);
+        fail_exit();
+    }
+#endif
     blocks[0].ptr = arena_start;
     blocks[0].len = 1;
     blocks[0].id = next_id++;
@@ -603,7 +685,7 @@ static int mode_contract(uint32_t size)
     model_last_len = 1;
 
     /* The arena must not overlap the program's own data or the stack. */
-    uintptr_t a_from = arena_start, a_to = (uintptr_t)arena_start + size;
+    uintptr_t a_from = (uintptr_t)mem(arena_start), a_to = a_from + size;
     for (uint32_t i = 0; i < NGUARDS; i++) {
         uintptr_t g = (uintptr_t)guards[i].addr;
         if (overlaps_addr(a_from, a_to, g, g + guards[i].len)) {
@@ -687,7 +769,7 @@ static int mode_contract(uint32_t size)
     }
     {
         uint32_t old = blocks[m].ptr;
-        uint32_t p = (uint32_t)(uintptr_t)call_form(SNAKE, F_DIRECT, (void *)(uintptr_t)old, 5, max_align, 9);
+        uint32_t p = call_form(SNAKE, F_DIRECT, old, 5, max_align, 9);
         if ((p & (max_align - 1u)) != 0 || p == old) {
             describe_call("resize most recent block to a stricter align", SNAKE, F_DIRECT, old, 5, max_align, 9);
             out_kv("got", p);
@@ -747,8 +829,11 @@ static int mode_contract(uint32_t size)
 
 /* ------------------------------------------------------------ trap modes */
 
-/* Rule 5: nothing returns null (checked before the pointer is used: a store to null traps on some platforms). */
-static void check_not_null(const char *what, volatile uint8_t *p)
+/*
+ * Rule 5: nothing returns null (checked before the pointer is used: a store
+ * to null traps on some platforms).  In the pointer-base build, offset 0.
+ */
+static void check_not_null(const char *what, uintptr_t p)
 {
     if (p == 0) {
         fail_begin(what);
@@ -759,19 +844,19 @@ static void check_not_null(const char *what, volatile uint8_t *p)
 
 static int mode_fill(uint32_t n)
 {
-    volatile uint8_t *p = __cabi_arena_realloc(0, 0, 1, n);
+    uintptr_t p = (uintptr_t)__cabi_arena_realloc(0, 0, 1, n);
     if (n != 0) {
         check_not_null("fill", p);
-        p[0] = 0x5a;
-        p[n - 1] = 0xa5;
+        mem(p)[0] = 0x5a;
+        mem(p)[n - 1] = 0xa5;
     }
     out_puts("filled");
-    volatile uint8_t *q = __cabi_arena_realloc(0, 0, 1, 1);
+    uintptr_t q = (uintptr_t)__cabi_arena_realloc(0, 0, 1, 1);
     check_not_null("fill", q);
-    q[0] = 0x3c;
+    mem(q)[0] = 0x3c;
     out_write("survived ");
-    out_kv("first", (uint32_t)(uintptr_t)p);
-    out_kv("second", (uint32_t)(uintptr_t)q);
+    out_kv("first", (uint32_t)p);
+    out_kv("second", (uint32_t)q);
     out_write("\n");
     return 0;
 }
@@ -779,7 +864,7 @@ static int mode_fill(uint32_t n)
 static int mode_badalign(void)
 {
     out_puts("badalign");
-    void *p = __cabi_arena_realloc(0, 0, 3, 8);
+    cabi_result p = __cabi_arena_realloc(0, 0, 3, 8);
     fail_begin("badalign: realloc(0,0,3,8) returned");
     out_kv("ptr", (uint32_t)(uintptr_t)p);
     fail_exit();
@@ -796,7 +881,7 @@ static int streq(const char *a, const char *b)
 
 static int mode_wrap(const char *kind)
 {
-    void *p;
+    cabi_result p;
     if (kind == 0 || streq(kind, "len")) {
         out_puts("wrap len");
         p = __cabi_arena_realloc(0, 0, 1, 0xfffffff0u);
@@ -804,9 +889,12 @@ static int mode_wrap(const char *kind)
         out_puts("wrap align");
         p = __cabi_arena_realloc(0, 0, 0x80000000u, 0x80000000u);
     } else if (streq(kind, "grow")) {
-        void *b = __cabi_arena_realloc(0, 0, 1, 1);
+        uintptr_t b = (uintptr_t)__cabi_arena_realloc(0, 0, 1, 1);
+        check_not_null("wrap grow", b);
+        volatile uint8_t *bp = mem(b);
+        bp[0] = 1;
         out_puts("wrap grow");
-        p = __cabi_arena_realloc(b, 1, 1, 0xffffffffu);
+        p = __cabi_arena_realloc(cabi_of(bp), 1, 1, 0xffffffffu);
     } else {
         fail_begin("wrap: unknown kind (len, align, grow)");
         out_write(kind);
@@ -823,9 +911,9 @@ static int mode_exhaust(void)
 {
     out_puts("exhaust");
     for (uint32_t i = 0; i < 8192; i++) { /* 8 MiB: more than all RAM */
-        volatile uint8_t *p = __cabi_arena_realloc(0, 0, 8, 1024);
+        uintptr_t p = (uintptr_t)__cabi_arena_realloc(0, 0, 8, 1024);
         check_not_null("exhaust", p);
-        p[0] = 1;
+        mem(p)[0] = 1;
     }
     out_puts("FAIL exhaust: 8 MiB allocated without a trap");
     return 1;
@@ -854,13 +942,13 @@ static int mode_reset(void)
         /* First boot. */
         contract_reset_marker = RESET_MAGIC;
         startup_boot_count = 1;
-        volatile uint8_t *a = __cabi_arena_realloc(0, 0, 1, 24);
-        volatile uint8_t *b = contract_kebab(0, 0, 8, 100);
-        volatile uint8_t *c = __cabi_arena_realloc(0, 0, 4, 7);
-        a[0] = 1;
-        b[0] = 2;
-        c[0] = 3;
-        contract_reset_first_block = (uint32_t)(uintptr_t)a;
+        uintptr_t a = (uintptr_t)__cabi_arena_realloc(0, 0, 1, 24);
+        uintptr_t b = (uintptr_t)contract_kebab(0, 0, 8, 100);
+        uintptr_t c = (uintptr_t)__cabi_arena_realloc(0, 0, 4, 7);
+        mem(a)[0] = 1;
+        mem(b)[0] = 2;
+        mem(c)[0] = 3;
+        contract_reset_first_block = (uint32_t)a;
         out_write("reset: first boot ");
         out_kv("first_block", contract_reset_first_block);
         out_write("\n");

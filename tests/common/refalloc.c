@@ -30,6 +30,19 @@
  *                                      leaves the bump pointer alone
  *   11 (64-bit targets) a fresh block's pointer is not zero-extended:
  *      bit 32 is set
+ *
+ * -DREF_POINTER_BASE speaks synth's default ABI, as elfpatch --pointer-base
+ * __linear_memory_base does (SPEC rule 9), for the pointer-base build of
+ * contract.c:
+ *
+ *   uintptr_t __cabi_arena_realloc(uint32_t old, uint32_t old_len,
+ *                                  uint32_t align, uint32_t new_len);
+ *
+ * old and the result are offsets from __linear_memory_base (linmem.S), the
+ * result zero-extended; new_len == 0 still returns align itself.  The
+ * arena is the same static array; the allocator works in offsets (its
+ * start is ref_arena - __linear_memory_base), so alignment is the
+ * offset's, and touches memory at __linear_memory_base + offset.
  */
 #include <stdint.h>
 
@@ -40,7 +53,22 @@
 #error "define REF_ARENA_SIZE (the arena size in bytes)"
 #endif
 
-void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t new_len);
+#ifdef REF_POINTER_BASE
+typedef uint32_t ref_ptr;      /* old_ptr: an offset */
+typedef uintptr_t ref_result;  /* the result: an offset, zero-extended */
+extern uint8_t __linear_memory_base[];
+/* Where the allocator's values are: offsets from the linear memory's base. */
+#define REF_ORIGIN ((uintptr_t)__linear_memory_base)
+#else
+typedef void *ref_ptr;
+typedef void *ref_result;
+#define REF_ORIGIN ((uintptr_t)0)
+#endif
+
+/* The memory a value designates. */
+#define REF_MEM(v) ((void *)(REF_ORIGIN + (uintptr_t)(v)))
+
+ref_result __cabi_arena_realloc(ref_ptr old, uint32_t old_len, uint32_t align, uint32_t new_len);
 
 /*
  * -DREF_NO_KEBAB defines only __cabi_arena_realloc, as a user's own TCB
@@ -52,7 +80,7 @@ void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t
 #else
 #define REF_KEBAB_NAME "\"cabi-arena-realloc\""
 #endif
-void *ref_kebab_alias(void *old, uint32_t old_len, uint32_t align, uint32_t new_len) __asm__(REF_KEBAB_NAME)
+ref_result ref_kebab_alias(ref_ptr old, uint32_t old_len, uint32_t align, uint32_t new_len) __asm__(REF_KEBAB_NAME)
     __attribute__((alias("__cabi_arena_realloc")));
 #endif
 
@@ -82,14 +110,14 @@ __attribute__((noreturn, noinline)) static void ref_trap(void)
     __builtin_unreachable();
 }
 
-void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t new_len)
+ref_result __cabi_arena_realloc(ref_ptr old, uint32_t old_len, uint32_t align, uint32_t new_len)
 {
 #if REF_BUG != 7
     if (align == 0 || (align & (align - 1u)) != 0) {
         ref_trap();
     }
 #endif
-    uint32_t base = (uint32_t)(uintptr_t)ref_arena;
+    uint32_t base = (uint32_t)((uintptr_t)ref_arena - REF_ORIGIN);
     uint32_t limit = base + (uint32_t)REF_ARENA_SIZE;
 #if REF_BUG == 5
     limit--;
@@ -101,7 +129,7 @@ void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t
             ref_top = ref_last;
         }
 #endif
-        return (void *)(uintptr_t)align;
+        return (ref_result)(uintptr_t)align;
     }
 #if REF_BUG == 3
     align = 1;
@@ -136,13 +164,13 @@ void *__cabi_arena_realloc(void *old, uint32_t old_len, uint32_t align, uint32_t
     }
 #endif
     if (REF_BUG != 2 && old_len != 0) {
-        memcpy((void *)(uintptr_t)p, old, old_len < new_len ? old_len : new_len);
+        memcpy(REF_MEM(p), REF_MEM(o), old_len < new_len ? old_len : new_len);
     }
     ref_last = p - base;
     ref_top = ref_last + new_len;
     ref_have_last = 1;
 #if REF_BUG == 11 && UINTPTR_MAX > 0xffffffffu
-    return (void *)((uintptr_t)p | ((uintptr_t)1 << 32));
+    return (ref_result)((uintptr_t)p | ((uintptr_t)1 << 32));
 #endif
-    return (void *)(uintptr_t)p;
+    return (ref_result)(uintptr_t)p;
 }
