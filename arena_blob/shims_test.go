@@ -177,7 +177,7 @@ func TestEveryShimHasOneCodeSectionDefiningTheEntry(t *testing.T) {
 				t.Errorf("%d definitions of %s, want 1", entries, entrySym)
 			}
 			sort.Strings(undef)
-			if wantUndef := []string{absSym, baseSym}; fmt.Sprint(undef) != fmt.Sprint(wantUndef) {
+			if wantUndef := []string{baseSym, absSym}; fmt.Sprint(undef) != fmt.Sprint(wantUndef) { // both sorted
 				t.Errorf("undefined symbols %v, want %v", undef, wantUndef)
 			}
 		})
