@@ -15,6 +15,8 @@ import (
 // pure encoders in relocs/.
 type arch interface {
 	name() string
+	// family names the architecture as arena_blob's shims do.
+	family() string
 	// rela reports whether relocation entries carry their addends. REL
 	// architectures (ARM) keep them in the relocated bytes, where a linked
 	// image has overwritten them.

@@ -27,7 +27,13 @@ type entryInfo struct {
 // A linked image has no room for data of the allocator's own: an object
 // with writable or zero-initialised sections is refused (it can be added
 // to a relocatable object, before the final link, instead).
-func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms map[string]uint64) ([]byte, entryInfo, error) {
+// symValue is the value elfpatch gives a symbol an allocator needs.
+type symValue struct {
+	addr  uint64
+	thumb bool // ARM: the symbol is a Thumb function
+}
+
+func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms map[string]symValue) ([]byte, entryInfo, error) {
 	objName := "allocator " + v.Name
 	obj, err := Read(objName, v.Object)
 	if err != nil {
@@ -85,7 +91,7 @@ func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms ma
 			return nil, entryInfo{}, obj.relocErr(r, "refers to a symbol the allocator does not carry into the slot")
 		default:
 			if val, ok := syms[sym.Name]; ok {
-				S = val
+				S, T = val.addr, val.thumb && a.isaBit()
 				break
 			}
 			if def := img.SymbolNamed(sym.Name); def != nil && !def.Undefined() {

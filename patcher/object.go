@@ -131,6 +131,9 @@ func (p *Plan) planRelocatable(opts Options, imports []*Symbol) error {
 	if st := img.SymbolNamed(stateSym); st != nil && !st.Undefined() && img.SymbolNamed(allocSym) != nil && !img.SymbolNamed(allocSym).Undefined() {
 		return p.resizeObject(opts, imports)
 	}
+	if opts.PointerBase != "" {
+		return errorf(img.Name, "--pointer-base needs a linked image: only there is the arena's address known, to prove it lies inside linear memory")
+	}
 	o := &objPlan{p: p, img: img, firstGlobal: int(img.Symtab.Info), modified: map[int]*Symbol{}}
 	if o.firstGlobal < 1 || o.firstGlobal > len(img.Syms) {
 		return &Error{File: img.Name, Section: img.Symtab.Label(), Msg: fmt.Sprintf("sh_info %d is not the index of the first global symbol", o.firstGlobal)}

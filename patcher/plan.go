@@ -22,7 +22,11 @@ const (
 	arenaStart = "__elfpatch_arena_start"
 	arenaEnd   = "__elfpatch_arena_end"
 	arenaLimit = "__elfpatch_arena_limit"
-	arenaName  = ".arena"
+	// The pointer-base shim's symbols: the linear memory's base, and the
+	// allocator it calls.
+	pointerBaseSym = "__elfpatch_pointer_base"
+	reallocAbsSym  = "__elfpatch_realloc_abs"
+	arenaName      = ".arena"
 )
 
 // Options is what the user asked of a patch.
@@ -40,6 +44,15 @@ type Options struct {
 	// ArenaObject, when set, is the user's allocator object to inject
 	// instead of a built-in one.
 	ArenaObject *arenablob.Variant
+	// PointerBase, when set, names the linear memory's base (a symbol or
+	// an address): the allocator then takes and returns pointers as
+	// offsets from it. PointerLimit is the linear memory's size, when the
+	// base symbol's own size does not say.
+	PointerBase  string
+	PointerLimit uint64
+	// trustRecordedBase lets verify re-plan a patched image with the base
+	// it recorded.
+	trustRecordedBase bool
 }
 
 // Plan is everything a patch will do, decided before a byte is written. It
@@ -134,6 +147,9 @@ type Allocator struct {
 	Thumb   bool   `json:"thumb,omitempty"`
 	// Linked is true when the image brought its own allocator.
 	Linked bool `json:"linked,omitempty"`
+	// PointerBase is what --pointer-base named, Base its address.
+	PointerBase string `json:"pointer_base,omitempty"`
+	Base        uint64 `json:"base,omitempty"`
 }
 
 // Change is one thing the patch writes.
@@ -385,17 +401,112 @@ func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	code, entry, err := linkAllocator(img, p.arch, variant, slot.Address, map[string]uint64{
-		stateSym:   state.Address,
-		arenaStart: arena.Address,
-		arenaEnd:   arena.Address + arena.NewSize,
-	})
+	syms := map[string]symValue{
+		stateSym:   {addr: state.Address},
+		arenaStart: {addr: arena.Address},
+		arenaEnd:   {addr: arena.Address + arena.NewSize},
+	}
+	base, based, err := p.pointerBase(opts, arena)
 	if err != nil {
 		return nil, err
 	}
-	p.Slot, p.Arena, p.State, p.slotCode = slot, arena, state, code
-	p.Allocator = &Allocator{Variant: variant.Name, SHA256: variant.SHA256, Address: slot.Address + entry.offset, Size: entry.size, Thumb: entry.thumb}
-	return &target{name: allocSym, addr: p.Allocator.Address, size: entry.size, thumb: entry.thumb, shndx: uint16(slot.secIndex)}, nil
+	if !based {
+		code, entry, err := linkAllocator(img, p.arch, variant, slot.Address, syms)
+		if err != nil {
+			return nil, err
+		}
+		p.Slot, p.Arena, p.State, p.slotCode = slot, arena, state, code
+		p.Allocator = &Allocator{Variant: variant.Name, SHA256: variant.SHA256, Address: slot.Address + entry.offset, Size: entry.size, Thumb: entry.thumb}
+		return &target{name: allocSym, addr: p.Allocator.Address, size: entry.size, thumb: entry.thumb, shndx: uint16(slot.secIndex)}, nil
+	}
+
+	// With a pointer base, the shim comes first in the slot and the
+	// allocator after it, at an alignment every allocator accepts.
+	shim, ok := arenablob.ShimFor(p.arch.family())
+	if !ok {
+		return nil, errorf(img.Name, "no pointer-base shim for %s", p.arch.name())
+	}
+	shimObj := arenablob.Variant{Name: shim.Name, Object: shim.Object, SHA256: shim.SHA256}
+	shimCode, _, err := linkAllocator(img, p.arch, shimObj, slot.Address, map[string]symValue{
+		pointerBaseSym: {addr: base}, reallocAbsSym: {addr: slot.Address, thumb: true}})
+	if err != nil {
+		return nil, err
+	}
+	allocAt := (uint64(len(shimCode)) + 15) &^ 15
+	code, entry, err := linkAllocator(img, p.arch, variant, slot.Address+allocAt, syms)
+	if err != nil {
+		return nil, err
+	}
+	abs := symValue{addr: slot.Address + allocAt + entry.offset, thumb: entry.thumb}
+	shimCode, shimEntry, err := linkAllocator(img, p.arch, shimObj, slot.Address, map[string]symValue{pointerBaseSym: {addr: base}, reallocAbsSym: abs})
+	if err != nil {
+		return nil, err
+	}
+	all := append(append(shimCode, p.arch.fill(allocAt-uint64(len(shimCode)))...), code...)
+	p.Slot, p.Arena, p.State, p.slotCode = slot, arena, state, all
+	p.Allocator = &Allocator{Variant: variant.Name + "+" + shim.Name, SHA256: variant.SHA256, Address: slot.Address + shimEntry.offset,
+		Size: shimEntry.size, Thumb: shimEntry.thumb, PointerBase: opts.PointerBase, Base: base}
+	// Recorded, so that a later patch or verify knows the image speaks
+	// offsets.
+	p.setSymbol(pointerBaseSym, base, 0, uint16(elf.SHN_ABS), elf.STT_NOTYPE)
+	p.setSymbol(reallocAbsSym, abs.addr|boolBit(abs.thumb), entry.size, uint16(slot.secIndex), elf.STT_FUNC)
+	return &target{name: allocSym, addr: p.Allocator.Address, size: shimEntry.size, thumb: shimEntry.thumb, shndx: uint16(slot.secIndex)}, nil
+}
+
+func boolBit(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pointerBase resolves --pointer-base and proves that the arena, as far as
+// it can ever grow, lies inside the linear memory it names. A patched
+// image records its base in __elfpatch_pointer_base: patching it again
+// without --pointer-base would change its ABI, and is refused.
+func (p *Plan) pointerBase(opts Options, arena *Arena) (uint64, bool, error) {
+	img := p.img
+	recorded := img.SymbolNamed(pointerBaseSym)
+	if opts.PointerBase == "" {
+		switch {
+		case recorded == nil:
+			return 0, false, nil
+		case opts.trustRecordedBase:
+			return recorded.Value, true, nil
+		}
+		return 0, false, &Error{File: img.Name, Symbol: pointerBaseSym, Msg: fmt.Sprintf("the image was patched to take pointers as offsets from %#x; give --pointer-base again", recorded.Value)}
+	}
+	var base, limit uint64
+	if v, err := parseAddress(opts.PointerBase); err == nil {
+		base = v
+	} else {
+		s := img.SymbolNamed(opts.PointerBase)
+		if s == nil || s.Undefined() {
+			return 0, false, &Error{File: img.Name, Symbol: opts.PointerBase, Msg: "is not defined: --pointer-base names the linear memory's base symbol or address"}
+		}
+		base, limit = s.Value, s.Size
+	}
+	if opts.PointerLimit != 0 {
+		limit = opts.PointerLimit
+	}
+	if limit == 0 {
+		return 0, false, &Error{File: img.Name, Symbol: opts.PointerBase, Msg: "has no size, so the arena cannot be proven to lie inside linear memory; give --pointer-limit SIZE"}
+	}
+	end := arena.Address + arena.Max
+	if arena.Address < base || end > base+limit || end-base > 1<<p.arch.pointerBits() {
+		return 0, false, &Error{File: img.Name, Section: arenaName, Msg: fmt.Sprintf("the arena (0x%x-0x%x, as far as it can grow) does not lie inside the linear memory at %s (0x%x-0x%x)", arena.Address, end, opts.PointerBase, base, base+limit)}
+	}
+	return base, true, nil
+}
+
+// parseAddress reads a number in C syntax (0x hex or decimal).
+func parseAddress(s string) (uint64, error) {
+	var v uint64
+	_, err := fmt.Sscan(s, &v)
+	if err == nil && (strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") || strings.Trim(s, "0123456789") == "") {
+		return v, nil
+	}
+	return 0, fmt.Errorf("not a number: %q", s)
 }
 
 // planArena sizes the arena and proves the new size fits the region

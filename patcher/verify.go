@@ -97,7 +97,8 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 	if bound {
 		// Planning the same patch again must change nothing: that proves
 		// the slot holds the allocator built for this arena and state.
-		p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject, AllowUndefined: true})
+		p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject,
+			PointerBase: opts.PointerBase, PointerLimit: opts.PointerLimit, trustRecordedBase: true, AllowUndefined: true})
 		switch {
 		case err != nil:
 			rep.Problems = append(rep.Problems, err.Error())

@@ -68,6 +68,14 @@ func options(c *cli.Context) (patcher.Options, error) {
 		sum := sha256.Sum256(data)
 		o.ArenaObject = &arenablob.Variant{Name: filepath.Base(path), Source: path, Object: data, SHA256: hex.EncodeToString(sum[:])}
 	}
+	o.PointerBase = c.String("pointer-base")
+	if text := c.String("pointer-limit"); text != "" {
+		n, err := parseSize(text)
+		if err != nil {
+			return o, &usageError{"--pointer-limit: " + err.Error()}
+		}
+		o.PointerLimit = n
+	}
 	if c.IsSet("arena-size") {
 		n, err := parseSize(c.String("arena-size"))
 		if err != nil {

@@ -118,6 +118,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON"}
 	variantFlag := &cli.StringFlag{Name: "variant", Usage: "use the allocator `NAME` instead of choosing from the image's build attributes"}
 	arenaObjectFlag := &cli.StringFlag{Name: "arena-object", Usage: "inject the relocatable allocator object `FILE` instead of a built-in one"}
+	pointerBaseFlag := &cli.StringFlag{Name: "pointer-base", Usage: "pointers are offsets from the linear memory at `SYM` (a symbol or an address)"}
+	pointerLimitFlag := &cli.StringFlag{Name: "pointer-limit", Usage: "the linear memory's `SIZE`, when its base symbol's size does not say"}
 	cli.VersionPrinter = func(c *cli.Context) {
 		fmt.Fprintf(c.App.Writer, "elfpatch %s\nallocators:\n", version)
 		for _, v := range arenablob.Variants() {
@@ -127,7 +129,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:      "elfpatch",
 		Usage:     "bind the canonical-ABI arena import of a firmware image to a bounded arena allocator",
-		UsageText: "elfpatch [--arena-size SIZE] [-o OUT] [--import NAME]... [--arena-object FILE] [--dry-run] [--json] [--allow-undefined] FILE\n   elfpatch inspect [--json] FILE\n   elfpatch verify [--json] FILE\n   elfpatch reserve-object [--arena-size SIZE] --like OBJ -o OUT\n   elfpatch link -- LINK-COMMAND...",
+		UsageText: "elfpatch [--arena-size SIZE] [-o OUT] [--import NAME]... [--arena-object FILE] [--pointer-base SYM|ADDR [--pointer-limit SIZE]] [--dry-run] [--json] [--allow-undefined] FILE\n   elfpatch inspect [--json] FILE\n   elfpatch verify [--json] FILE\n   elfpatch reserve-object [--arena-size SIZE] --like OBJ -o OUT\n   elfpatch link -- LINK-COMMAND...",
 		Description: "Binds every use of __cabi_arena_realloc and cabi-arena-realloc in FILE to a small bump allocator over the\n" +
 			"image's .arena region, written into the code slot a wrapped link reserved. Patches FILE in place, or writes OUT.\n" +
 			"SIZE is bytes (16384), hex (0x4000) or K/KiB/M/MiB (16K). Exit status: 0 done, 1 refused (FILE untouched), 2 usage.",
@@ -146,6 +148,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "allow-undefined", Usage: "leave other undefined symbols undefined instead of refusing"},
 			variantFlag,
 			arenaObjectFlag,
+			pointerBaseFlag,
+			pointerLimitFlag,
 		},
 		Action: patchCommand,
 		Commands: []*cli.Command{
@@ -153,14 +157,14 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Name:      "inspect",
 				Usage:     "report the imports, their sites, the slot, the arena and what a patch would do",
 				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag, arenaObjectFlag},
+				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag, arenaObjectFlag, pointerBaseFlag, pointerLimitFlag},
 				Action:    inspectCommand,
 			},
 			{
 				Name:      "verify",
 				Usage:     "check that every import site of a patched image reaches the allocator (exit 0 or 1)",
 				ArgsUsage: "FILE",
-				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag, arenaObjectFlag},
+				Flags:     []cli.Flag{jsonFlag, importFlag, variantFlag, arenaObjectFlag, pointerBaseFlag, pointerLimitFlag},
 				Action:    verifyCommand,
 			},
 			{
