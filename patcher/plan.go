@@ -65,14 +65,16 @@ type Plan struct {
 	Linker string `json:"linker,omitempty"`
 	// Action summarises the patch: "bind", "resize", "unchanged" or
 	// "nothing to bind".
-	Action    string     `json:"action"`
-	Imports   []Import   `json:"imports"`
-	Sites     []Site     `json:"sites"`
-	Slot      *Slot      `json:"slot,omitempty"`
-	Arena     *Arena     `json:"arena,omitempty"`
-	State     *State     `json:"state,omitempty"`
-	Allocator *Allocator `json:"allocator,omitempty"`
-	Changes   []Change   `json:"changes"`
+	Action string `json:"action"`
+	// Relocatable is true for an object patched before its final link.
+	Relocatable bool       `json:"relocatable,omitempty"`
+	Imports     []Import   `json:"imports"`
+	Sites       []Site     `json:"sites"`
+	Slot        *Slot      `json:"slot,omitempty"`
+	Arena       *Arena     `json:"arena,omitempty"`
+	State       *State     `json:"state,omitempty"`
+	Allocator   *Allocator `json:"allocator,omitempty"`
+	Changes     []Change   `json:"changes"`
 
 	img  *Image
 	arch arch
@@ -186,6 +188,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	}
 
 	if img.Type == elf.ET_REL {
+		p.Relocatable = true
 		p.Sites = p.listSites(order)
 		if err := p.planRelocatable(opts, imports); err != nil {
 			return nil, err

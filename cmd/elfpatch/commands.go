@@ -187,14 +187,21 @@ func summary(r *patchResult) string {
 	case "unchanged":
 		return fmt.Sprintf("%s: already bound, arena %d bytes; unchanged", p.File, p.Arena.NewSize)
 	}
+	if p.Relocatable && p.Action == "bind" {
+		what := "the " + p.Allocator.Variant + " allocator"
+		if p.Allocator.Linked {
+			what = "its own allocator"
+		}
+		s := fmt.Sprintf("%s: defined %s as %s; the final link binds its %d sites", r.Output, importNames(p), what, len(p.Sites))
+		if p.Arena != nil {
+			s += fmt.Sprintf("; arena %d bytes", p.Arena.NewSize)
+		}
+		return s
+	}
 	if p.Action == "resize" {
 		return fmt.Sprintf("%s: arena %#x resized to %d bytes", r.Output, p.Arena.Address, p.Arena.NewSize)
 	}
-	var names []string
-	for _, i := range p.Imports {
-		names = append(names, i.Name)
-	}
-	s := fmt.Sprintf("%s: bound %d sites of %s to the %s allocator at %#x", r.Output, len(p.Sites), strings.Join(names, ", "), p.Allocator.Variant, p.Allocator.Address)
+	s := fmt.Sprintf("%s: bound %d sites of %s to the %s allocator at %#x", r.Output, len(p.Sites), importNames(p), p.Allocator.Variant, p.Allocator.Address)
 	if p.Arena != nil {
 		s += fmt.Sprintf("; arena %#x, %d bytes", p.Arena.Address, p.Arena.NewSize)
 	}
@@ -435,4 +442,12 @@ var machines = map[string]struct {
 	"riscv32": {elf.EM_RISCV, elf.ELFCLASS32, 0x1},
 	"aarch64": {elf.EM_AARCH64, elf.ELFCLASS64, 0},
 	"x86_64":  {elf.EM_X86_64, elf.ELFCLASS64, 0},
+}
+
+func importNames(p *patcher.Plan) string {
+	var names []string
+	for _, i := range p.Imports {
+		names = append(names, i.Name)
+	}
+	return strings.Join(names, ", ")
 }
