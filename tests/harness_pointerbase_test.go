@@ -131,6 +131,9 @@ func TestPointerBaseLinearMemoryIsWhereTheTargetSays(t *testing.T) {
 
 var arenaLine = regexp.MustCompile(`arena start=0x([0-9a-f]{8}) end=0x([0-9a-f]{8})`)
 
+// Every build passes the contract and fills its arena exactly, with
+// offsets; the builds of each compiler's first link shape (one per
+// script) also run every other mode, and the same with the hook.
 func TestPointerBaseRunsEveryModeWithOffsets(t *testing.T) {
 	t.Parallel()
 	forEachBasedBuild(t, func(t *testing.T, b basedBuild) {
@@ -158,6 +161,9 @@ func TestPointerBaseRunsEveryModeWithOffsets(t *testing.T) {
 		}
 		tg.requireRun(t, b.elf, fmt.Sprintf("fill %d", size-1), exitPass, "filled",
 			fmt.Sprintf("survived first=0x%08x second=0x%08x", arena-base, arena-base+uint64(size)-1))
+		if b.shape.Name != tg.Shapes[0].Name {
+			return
+		}
 		if out := tg.requireRun(t, b.elf, fmt.Sprintf("fill %d", size+1), exitTrap, tg.Trap); strings.Contains(out, "filled") {
 			t.Fatalf("fill SIZE+1: the first request did not trap:\n%s", out)
 		}

@@ -425,58 +425,64 @@ func TestHarnessCatchesBrokenAllocators(t *testing.T) {
 
 // The program reaches the import through every relocation type its target
 // has (target.Relocs; a type listed twice must occur at least twice, where
-// two forms share it), under both spellings, and defines neither.
+// two forms share it), under both spellings, and defines neither; so does
+// the pointer-base build, whose forms pass offsets.
 func TestContractObjectUsesEveryRelocationTypeAgainstImport(t *testing.T) {
 	t.Parallel()
 	undef := regexp.MustCompile(`\*UND\*\s+\S+\s+(\S+)$`)
 	forEachTarget(t, func(t *testing.T, tg *target) {
 		requireTools(t, toolObjdump, toolReadelf)
-		for _, cc := range tg.Compilers {
-			t.Run(cc.Name, func(t *testing.T) {
-				t.Parallel()
-				requireTools(t, cc.Tool)
-				objs := sharedObjects(t, cc, programOptions{})
-				total := map[string]map[string]int{importSnake: {}, importKebab: {}}
-				undefined := map[string]bool{}
-				for _, obj := range objs {
-					for sym, types := range relocationsAgainst(t, obj, importSnake, importKebab) {
-						for ty, n := range types {
-							total[sym][ty] += n
+		for _, v := range []struct {
+			name string
+			opt  programOptions
+		}{{"", programOptions{}}, {"/based", programOptions{PointerBase: true}}} {
+			for _, cc := range tg.Compilers {
+				t.Run(cc.Name+v.name, func(t *testing.T) {
+					t.Parallel()
+					requireTools(t, cc.Tool)
+					objs := sharedObjects(t, cc, v.opt)
+					total := map[string]map[string]int{importSnake: {}, importKebab: {}}
+					undefined := map[string]bool{}
+					for _, obj := range objs {
+						for sym, types := range relocationsAgainst(t, obj, importSnake, importKebab) {
+							for ty, n := range types {
+								total[sym][ty] += n
+							}
+						}
+						for _, line := range strings.Split(runTool(t, toolObjdump, "-t", obj), "\n") {
+							if m := undef.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+								undefined[m[1]] = true
+							} else if strings.HasSuffix(line, " "+importSnake) || strings.HasSuffix(line, " "+importKebab) {
+								t.Errorf("%s defines the import: %s", filepath.Base(obj), line)
+							}
 						}
 					}
-					for _, line := range strings.Split(runTool(t, toolObjdump, "-t", obj), "\n") {
-						if m := undef.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
-							undefined[m[1]] = true
-						} else if strings.HasSuffix(line, " "+importSnake) || strings.HasSuffix(line, " "+importKebab) {
-							t.Errorf("%s defines the import: %s", filepath.Base(obj), line)
+					wantTypes := tg.Relocs[cc.Name]
+					if len(wantTypes) == 0 {
+						t.Fatalf("target %s lists no relocation types for %s", tg.Name, cc.Name)
+					}
+					for _, sym := range []string{importSnake, importKebab} {
+						if !undefined[sym] {
+							t.Errorf("%s is not an undefined symbol of the program", sym)
+						}
+						min := map[string]int{}
+						for _, ty := range wantTypes {
+							min[ty]++
+						}
+						for ty, n := range min {
+							if total[sym][ty] < n {
+								t.Errorf("%d %s against %s, want at least %d (have %v)", total[sym][ty], ty, sym, n, total[sym])
+							}
+						}
+						for ty := range total[sym] {
+							if !contains(wantTypes, ty) {
+								t.Errorf("%s against %s is not in the target's list %v: add it", ty, sym, wantTypes)
+							}
 						}
 					}
-				}
-				wantTypes := tg.Relocs[cc.Name]
-				if len(wantTypes) == 0 {
-					t.Fatalf("target %s lists no relocation types for %s", tg.Name, cc.Name)
-				}
-				for _, sym := range []string{importSnake, importKebab} {
-					if !undefined[sym] {
-						t.Errorf("%s is not an undefined symbol of the program", sym)
-					}
-					min := map[string]int{}
-					for _, ty := range wantTypes {
-						min[ty]++
-					}
-					for ty, n := range min {
-						if total[sym][ty] < n {
-							t.Errorf("%d %s against %s, want at least %d (have %v)", total[sym][ty], ty, sym, n, total[sym])
-						}
-					}
-					for ty := range total[sym] {
-						if !contains(wantTypes, ty) {
-							t.Errorf("%s against %s is not in the target's list %v: add it", ty, sym, wantTypes)
-						}
-					}
-				}
-				t.Logf("%s/%s: %v", tg.Name, cc.Name, total)
-			})
+					t.Logf("%s/%s%s: %v", tg.Name, cc.Name, v.name, total)
+				})
+			}
 		}
 	})
 }

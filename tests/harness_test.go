@@ -27,6 +27,25 @@ package tests
 // aarch64, x86_64). buildProgramObjects compiles into a directory of the
 // test's own instead of sharing.
 //
+// The pointer-base program (synth's default ABI: the import takes and
+// returns offsets from __linear_memory_base) is the same with
+// programOptions{PointerBase: true}; it links with the same shapes and
+// scripts, and elfpatch binds it with --pointer-base:
+//
+//	objs := sharedObjects(t, cc, programOptions{PointerBase: true}) // linmem.o first
+//	elf := linkProgram(t, tg.shape(t, "ld.lld"), objs, tg.script(t, "virt.ld"), ...)
+//	// ... elfpatch --pointer-base __linear_memory_base --arena-size 16K elf ...
+//	tg.requireRun(t, elf, "contract 16384", exitPass, "linear memory base=", "PASS contract")
+//
+// __linear_memory_base (common/linmem.S) is the start of .data, which every
+// script of the targets puts first in RAM, and its st_size is the target's
+// LinearMemory: elfpatch needs no --pointer-limit.
+//
+// A user's allocator object for elfpatch --arena-object is built by
+// userAllocatorObject (common/userarena.c: code only, for a linked image;
+// common/galearena.c: with its own .bss, for a relocatable object); the
+// self-test links them directly as programOptions.AllocatorObject.
+//
 // The Cortex-M3 helpers of the first harness remain: compilers, gccCompiler,
 // clangCompiler, linkShapes, linkerScript, runQEMU and requireRun are the
 // m3 target's.
@@ -414,6 +433,45 @@ func allocatorInputs(t testing.TB, dir, object string) []string {
 		t.Fatal(err)
 	}
 	return []string{obj, alias}
+}
+
+// userAllocatorFlags are the flags a user allocator (common/userarena.c,
+// common/galearena.c) is compiled with for --arena-object, on top of the
+// harness's own (-O2 -ffunction-sections -ffreestanding ...): no common
+// symbols and no unwind tables, so that the object holds its function's
+// code and nothing else. clang on Arm also needs -fdwarf-exceptions: under
+// the EHABI exception model, clang 14 gives every function an 8-byte
+// .ARM.exidx entry (EXIDX_CANTUNWIND, an R_ARM_PREL31) whatever the unwind
+// table flags say, and that is an allocated section besides the code. On
+// RISC-V -mno-relax: code placed after the link is never relaxed, so it
+// is assembled final (gcc's objects then still carry R_RISCV_BRANCH,
+// R_RISCV_JAL and R_RISCV_RVC_* relocations against local labels of the
+// code section; clang resolves those itself).
+func userAllocatorFlags(t testing.TB, cc compiler) []string {
+	t.Helper()
+	flags := []string{"-fno-common", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables"}
+	switch tg := targetOf(t, cc); {
+	case tg.Family == "arm" && cc.Tool == toolClang:
+		flags = append(flags, "-fdwarf-exceptions")
+	case tg.Family == "riscv":
+		flags = append(flags, "-mno-relax")
+	}
+	return flags
+}
+
+// userAllocatorObject compiles a user allocator source (relative to
+// tests/, e.g. "common/userarena.c") for cc's target with
+// userAllocatorFlags and extra (e.g. "-DGALE_ARENA_SIZE=8192"), once per
+// test binary, and returns the object: an AllocatorObject for
+// programOptions, or an --arena-object for elfpatch.
+func userAllocatorObject(t testing.TB, cc compiler, src string, extra ...string) string {
+	t.Helper()
+	flags := append(userAllocatorFlags(t, cc), extra...)
+	key := fmt.Sprintf("%x", sha256.Sum256([]byte(src+"\x00"+strings.Join(flags, "\x00"))))[:12]
+	dir := filepath.Join(sharedDir, "user-allocators", cc.Target, cc.Name, key)
+	return cachedBuild(t, dir, func(dir string) []string {
+		return []string{compileObject(t, cc, src, filepath.Join(dir, objectName(src)), flags...)}
+	})[0]
 }
 
 // sharedObjects is buildProgramObjects for the whole test binary: every
