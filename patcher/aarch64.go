@@ -13,6 +13,7 @@ import (
 // 4 GiB.
 type aarch64Arch struct{}
 
+func (aarch64Arch) defaultSlot() uint64   { return 384 }
 func (aarch64Arch) family() string        { return "aarch64" }
 func (aarch64Arch) name() string          { return "AArch64" }
 func (aarch64Arch) rela() bool            { return true }

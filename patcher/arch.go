@@ -59,6 +59,9 @@ type arch interface {
 	// empty, marks the slot's start as code for disassemblers ($t, $x).
 	slotAlign() uint64
 	mappingSymbol() string
+	// defaultSlot is the slot a link reserves: the largest allocator with
+	// the pointer-base shim in front of it, and room for veneers.
+	defaultSlot() uint64
 }
 
 // archOf returns the architecture of an image, or refuses it.

@@ -18,6 +18,7 @@ import (
 // Anything else is refused with the site named.
 type armArch struct{}
 
+func (armArch) defaultSlot() uint64      { return 256 }
 func (armArch) family() string           { return "arm" }
 func (armArch) name() string             { return "ARM" }
 func (armArch) rela() bool               { return false }

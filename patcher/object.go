@@ -224,6 +224,10 @@ func (o *objPlan) merge(v arenablob.Variant) (symRef, Symbol, error) {
 			if ref, ok := secSym[int(s.Shndx)]; ok {
 				symMap[s.Index] = ref
 			}
+		case !s.Undefined() && !placed && s.Bind() == elf.STB_LOCAL:
+			// A local of a section not carried over (a mapping symbol in
+			// .comment, say): dropped; a relocation that needs it is
+			// refused below.
 		case !s.Undefined() && !placed:
 			return symRef{}, Symbol{}, &Error{File: objName, Symbol: s.Name, Msg: "is absolute, common or in a section that is not loaded; allocator objects define symbols in their own sections"}
 		case !s.Undefined() && s.Bind() == elf.STB_LOCAL:

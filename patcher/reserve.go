@@ -29,14 +29,12 @@ type ReserveOptions struct {
 	// ArenaSize is how many bytes the link reserves for the arena: the
 	// largest size later patches can give it.
 	ArenaSize uint64
-	// SlotSize is how many bytes of code the slot holds; 0 means
-	// DefaultSlotSize.
+	// SlotSize is how many bytes of code the slot holds; 0 means the
+	// architecture's default: the largest built-in allocator with the
+	// pointer-base shim, and room for a few veneers (256 bytes on ARM, 384
+	// on RISC-V and AArch64, 320 on x86-64).
 	SlotSize uint64
 }
-
-// DefaultSlotSize is the slot a link reserves: room for the largest
-// built-in allocator and a few veneers.
-const DefaultSlotSize = 256
 
 // ReserveObject builds the reserve object.
 func ReserveObject(o ReserveOptions) ([]byte, error) {
@@ -45,7 +43,7 @@ func ReserveObject(o ReserveOptions) ([]byte, error) {
 		return nil, fmt.Errorf("no reserve object for machine %s (%v)", machineName(o.Machine), o.Class)
 	}
 	if o.SlotSize == 0 {
-		o.SlotSize = DefaultSlotSize
+		o.SlotSize = a.defaultSlot()
 	}
 	if o.SlotSize%8 != 0 {
 		return nil, fmt.Errorf("slot size %d is not a multiple of 8", o.SlotSize)

@@ -26,6 +26,7 @@ type riscvArch struct{}
 // instructions.
 const efRISCVRVC = 0x1
 
+func (riscvArch) defaultSlot() uint64   { return 384 }
 func (riscvArch) family() string        { return "riscv" }
 func (riscvArch) name() string          { return "RISC-V" }
 func (riscvArch) rela() bool            { return true }

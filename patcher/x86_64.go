@@ -12,6 +12,7 @@ import (
 // 32-bit pointer zero-extended in rax, so its arena must lie below 4 GiB.
 type x86Arch struct{}
 
+func (x86Arch) defaultSlot() uint64   { return 320 }
 func (x86Arch) family() string        { return "x86_64" }
 func (x86Arch) name() string          { return "x86-64" }
 func (x86Arch) rela() bool            { return true }

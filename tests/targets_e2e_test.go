@@ -183,3 +183,62 @@ func TestRelocatableObjectsPatchedBeforeAPlainLinkRun(t *testing.T) {
 		}
 	}
 }
+
+// --arena-object on every target: the user's allocator (common/userarena.c,
+// written against elfpatch's documented symbols, code only) goes into the
+// slot of a linked image; gale-style allocator with storage of its own
+// (common/galearena.c) goes into an object before its final link. Both run
+// the contract.
+func TestArenaObjectsRunTheContract(t *testing.T) {
+	for _, tg := range targets {
+		tg := tg
+		t.Run(tg.Name, func(t *testing.T) {
+			t.Parallel()
+			requireTarget(t, tg)
+			cc, shape, script := tg.Compilers[0], tg.Shapes[0], tg.script(t, tg.Scripts[0])
+			dir := t.TempDir()
+			user := userAllocatorObject(t, cc, "common/userarena.c")
+			elf := wrappedLink(t, shape, sharedObjects(t, cc, programOptions{}), script, filepath.Join(dir, "app.elf"),
+				[]string{"ELFPATCH_ARENA_SIZE=8K", "ELFPATCH_PATCH=0", "ELFPATCH_SLOT_SIZE=512"})
+			mustElfpatch(t, "--arena-object", user, elf)
+			mustElfpatch(t, "verify", "--arena-object", user, elf)
+			var rep struct {
+				Plan struct{ Allocator struct{ Variant string } }
+			}
+			inspectJSON(t, elf, &rep)
+			tg.requireRun(t, elf, "contract 8192", exitPass, "PASS contract")
+			tg.requireRun(t, elf, "fill 8192", exitTrap, "filled", tg.Trap)
+
+			galeSize := e2eArena(tg) / 2 // its own .bss, beside the program's, in the m0's 16 KiB
+			gale := userAllocatorObject(t, cc, "common/galearena.c", fmt.Sprintf("-DGALE_ARENA_SIZE=%d", galeSize))
+			partial := filepath.Join(dir, "app.o")
+			linkProgram(t, shape, sharedObjects(t, cc, programOptions{}), "", partial, "-r")
+			mustElfpatch(t, "--arena-object", gale, partial)
+			linked := linkProgram(t, shape, []string{partial}, script, filepath.Join(dir, "gale.elf"))
+			tg.requireRun(t, linked, fmt.Sprintf("contract %d", galeSize), exitPass, "PASS contract")
+			tg.requireRun(t, linked, fmt.Sprintf("fill %d", galeSize), exitTrap, "filled", tg.Trap)
+		})
+	}
+}
+
+// --pointer-base on every target: the program speaks offsets from
+// __linear_memory_base (whose size is the linear memory's extent), and the
+// bound allocator, through the shim, answers in offsets.
+func TestPointerBaseImagesRunTheContractInOffsets(t *testing.T) {
+	for _, tg := range targets {
+		tg := tg
+		t.Run(tg.Name, func(t *testing.T) {
+			t.Parallel()
+			requireTarget(t, tg)
+			cc, shape, script := tg.Compilers[0], tg.Shapes[0], tg.script(t, tg.Scripts[0])
+			size := e2eArena(tg)
+			elf := wrappedLink(t, shape, sharedObjects(t, cc, programOptions{PointerBase: true}), script,
+				filepath.Join(t.TempDir(), "app.elf"), []string{fmt.Sprintf("ELFPATCH_ARENA_SIZE=%d", size), "ELFPATCH_PATCH=0"})
+			mustElfpatch(t, "--pointer-base", "__linear_memory_base", elf)
+			mustElfpatch(t, "verify", elf)
+			tg.requireRun(t, elf, fmt.Sprintf("contract %d", size), exitPass, "PASS contract")
+			tg.requireRun(t, elf, fmt.Sprintf("fill %d", size), exitTrap, "filled", tg.Trap)
+			tg.requireRun(t, elf, "badalign", exitTrap, tg.Trap)
+		})
+	}
+}

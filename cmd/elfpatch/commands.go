@@ -341,9 +341,11 @@ func reserveCommand(c *cli.Context) error {
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	slot, err := parseSize(c.String("slot-size"))
-	if err != nil {
-		return &usageError{err.Error()}
+	var slot uint64
+	if text := c.String("slot-size"); text != "" {
+		if slot, err = parseSize(text); err != nil {
+			return &usageError{err.Error()}
+		}
 	}
 	o := patcher.ReserveOptions{ArenaSize: size, SlotSize: slot}
 	switch like, machine := c.String("like"), c.String("machine"); {
@@ -382,7 +384,7 @@ func reserveCommand(c *cli.Context) error {
 // linkCommand runs elfpatch-ld's link: the environment says how.
 //
 //	ELFPATCH_ARENA_SIZE  arena size reserved and patched (default 16K)
-//	ELFPATCH_SLOT_SIZE   code slot for the allocator and veneers (default 256)
+//	ELFPATCH_SLOT_SIZE   code slot for the allocator and veneers (default per architecture)
 //	ELFPATCH_PATCH=0     link only, leaving the image for a later elfpatch
 func linkCommand(c *cli.Context) error {
 	args := c.Args().Slice()

@@ -173,7 +173,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "arena-size", Value: "16K", Usage: "reserve `SIZE` bytes for the arena"},
-					&cli.StringFlag{Name: "slot-size", Value: "256", Usage: "reserve `SIZE` bytes of code for the allocator and its veneers"},
+					&cli.StringFlag{Name: "slot-size", Usage: "reserve `SIZE` bytes of code for the allocator and its veneers (default: 256 on ARM, 384 on RISC-V and AArch64, 320 on x86-64)"},
 					&cli.StringFlag{Name: "like", Usage: "match the machine and ABI flags of the object `OBJ`"},
 					&cli.StringFlag{Name: "machine", Usage: "target machine when no --like object is given: arm, riscv32, aarch64, x86_64"},
 					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the object to `OUT`", Required: true},
