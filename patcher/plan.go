@@ -338,7 +338,9 @@ func (p *Plan) chooseTarget(imports []*Symbol, opts Options) (*target, error) {
 				return nil, &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("defined at 0x%x but not as a function (%v)", own.Value, own.Kind())}
 			}
 			if opts.SetSize {
-				return nil, &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("the image links its own allocator at 0x%x; --arena-size cannot resize it", own.Value&^1)}
+				if err := p.resizeOwnArena(opts); err != nil {
+					return nil, err
+				}
 			}
 			addr, thumb := symbolAddress(p.arch, own)
 			p.Allocator = &Allocator{Variant: "linked", Address: addr, Size: own.Size, Thumb: thumb, Linked: true}
@@ -714,4 +716,41 @@ func linkerResolved(img *Image, slot *Slot, sites []*Reloc) []*Reloc {
 		}
 	}
 	return keep
+}
+
+// resizeOwnArena sizes the arena of an image whose own allocator uses
+// elfpatch's documented region: the places that hold the arena's end (its
+// literal pool, its MOVW/MOVT) are bound again to the new end, as import
+// sites are. An allocator that does not use the region cannot be resized.
+func (p *Plan) resizeOwnArena(opts Options) error {
+	img := p.img
+	var uses []*Reloc
+	for _, r := range img.Relocs {
+		if r.Sym != 0 && img.Syms[r.Sym].Name == arenaEnd && r.Target.Alloc() && !p.arch.marker(r.Type) {
+			uses = append(uses, r)
+		}
+	}
+	if len(uses) == 0 {
+		own := img.SymbolNamed(allocSym)
+		return &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("the image links its own allocator at 0x%x, which does not use %s; --arena-size cannot resize it", own.Value&^1, arenaEnd)}
+	}
+	arena, err := p.planArena(opts)
+	if err != nil {
+		return err
+	}
+	p.Arena = arena
+	end := &target{name: arenaEnd, addr: arena.Address + arena.NewSize}
+	var errs Errors
+	for _, r := range uses {
+		site, err := p.bindSite(r, end, detectLinker(img))
+		if err != nil {
+			errs = appendErr(errs, err)
+			continue
+		}
+		p.Sites = append(p.Sites, site)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }

@@ -242,3 +242,31 @@ func TestPointerBaseImagesRunTheContractInOffsets(t *testing.T) {
 		})
 	}
 }
+
+// An image that links its own allocator written against elfpatch's region
+// symbols (userarena.c, linked, not injected) gets the kebab spelling bound
+// to it, and --arena-size then re-sizes its arena: the places that hold the
+// arena's end are bound again.
+func TestAnOwnAllocatorUsingTheRegionSymbolsIsResized(t *testing.T) {
+	for _, tg := range []*target{targetM3, targetRV32IMAC, targetAArch64} {
+		tg := tg
+		t.Run(tg.Name, func(t *testing.T) {
+			t.Parallel()
+			requireTarget(t, tg)
+			cc, shape, script := tg.Compilers[0], tg.Shapes[0], tg.script(t, tg.Scripts[0])
+			objs := append(append([]string{}, sharedObjects(t, cc, programOptions{})...), userAllocatorObject(t, cc, "common/userarena.c"))
+			elf := wrappedLink(t, shape, objs, script, filepath.Join(t.TempDir(), "app.elf"), []string{"ELFPATCH_ARENA_SIZE=16K"})
+			var rep struct{ Plan struct{ Allocator struct{ Linked bool } } }
+			inspectJSON(t, elf, &rep)
+			if !rep.Plan.Allocator.Linked {
+				t.Fatalf("the image's own allocator was not recognised")
+			}
+			tg.requireRun(t, elf, "fill 16384", exitTrap, "filled", tg.Trap)
+			mustElfpatch(t, "--arena-size", "4096", elf)
+			mustElfpatch(t, "verify", elf)
+			tg.requireRun(t, elf, "contract 4096", exitPass, "PASS contract")
+			tg.requireRun(t, elf, "fill 4096", exitTrap, "filled", tg.Trap)
+			tg.requireRun(t, elf, "fill 4095", exitPass, "survived")
+		})
+	}
+}
