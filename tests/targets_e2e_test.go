@@ -256,7 +256,9 @@ func TestAnOwnAllocatorUsingTheRegionSymbolsIsResized(t *testing.T) {
 			cc, shape, script := tg.Compilers[0], tg.Shapes[0], tg.script(t, tg.Scripts[0])
 			objs := append(append([]string{}, sharedObjects(t, cc, programOptions{})...), userAllocatorObject(t, cc, "common/userarena.c"))
 			elf := wrappedLink(t, shape, objs, script, filepath.Join(t.TempDir(), "app.elf"), []string{"ELFPATCH_ARENA_SIZE=16K"})
-			var rep struct{ Plan struct{ Allocator struct{ Linked bool } } }
+			var rep struct {
+				Plan struct{ Allocator struct{ Linked bool } }
+			}
 			inspectJSON(t, elf, &rep)
 			if !rep.Plan.Allocator.Linked {
 				t.Fatalf("the image's own allocator was not recognised")
