@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 	"github.com/pulseengine/elfpatch/relocs"
 )
 
@@ -297,6 +298,54 @@ SECTIONS {
 		mix := readImage(t, corpus)
 		if got, want := linked.contents(linked.SectionNamed(".text"))[:mix.Sections[1].Size], mix.contents(mix.Sections[1]); !bytes.Equal(got, want) {
 			t.Errorf("%s: the corpus code changed", ld[0])
+		}
+	}
+}
+
+// --arena-object is checked before anything is written: the object must
+// define __cabi_arena_realloc as a function, need nothing the image lacks,
+// and, for a linked image, bring no data of its own.
+func TestArenaObjectsAreCheckedBeforeInjection(t *testing.T) {
+	needTools(t, "arm-none-eabi-as")
+	img := readImage(t, buildImage(t, imageSpec{}))
+	for _, c := range []struct{ asm, want string }{
+		{`  .text
+  .global other
+other: bx lr
+`, "does not define __cabi_arena_realloc as a function"},
+		{`  .syntax unified
+  .thumb
+  .text
+  .global __cabi_arena_realloc
+  .type __cabi_arena_realloc, %function
+__cabi_arena_realloc:
+  bl memcpy_of_its_own
+  bx lr
+`, "R_ARM_THM_CALL to memcpy_of_its_own: the image does not define this symbol"},
+		{`  .syntax unified
+  .thumb
+  .text
+  .global __cabi_arena_realloc
+  .type __cabi_arena_realloc, %function
+__cabi_arena_realloc:
+  bx lr
+  .bss
+  .space 64
+`, ".bss: holds 64 bytes of data of its own; a linked image has no room for it"},
+	} {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "mine.s")
+		if err := os.WriteFile(src, []byte(c.asm), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		runTool(t, dir, "arm-none-eabi-as", "-mcpu=cortex-m3", src, "-o", "mine.o")
+		data, err := os.ReadFile(filepath.Join(dir, "mine.o"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = NewPlan(img, Options{ArenaObject: &arenablob.Variant{Name: "mine.o", Object: data}})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
 		}
 	}
 }
