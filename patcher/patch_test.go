@@ -171,18 +171,35 @@ func TestGrowingPastTheReservationIsRefusedWithTheMaximum(t *testing.T) {
 	}
 }
 
+// blobPlaces returns where, in a built-in allocator's code, each symbol it
+// refers to is used: the relocation offsets by symbol name.
+func blobPlaces(t *testing.T, variant string) map[string]uint64 {
+	t.Helper()
+	v, _ := arenablob.ByName(variant)
+	obj, err := Read(variant, v.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places := map[string]uint64{}
+	for _, r := range obj.Relocs {
+		places[obj.Syms[r.Sym].Name] = r.Offset
+	}
+	return places
+}
+
 func TestTheAllocatorReadsTheArenaBoundsAndState(t *testing.T) {
 	img := readImage(t, buildImage(t, imageSpec{arenaSize: 4096}))
 	p, out := patched(t, img, Options{ArenaSize: 3000, SetSize: true})
-	pool := out.Data[p.Slot.fileOff+0x74 : p.Slot.fileOff+0x80]
-	want := []uint32{uint32(p.State.Address), uint32(p.Arena.Address), uint32(p.Arena.Address + 3000)}
-	for i, w := range want {
-		if got := binary.LittleEndian.Uint32(pool[4*i:]); got != w {
-			t.Errorf("literal %d = %#x, want %#x", i, got, w)
+	places := blobPlaces(t, "thumb2")
+	for name, want := range map[string]uint64{stateSym: p.State.Address, arenaStart: p.Arena.Address, arenaEnd: p.Arena.Address + 3000} {
+		at := p.Slot.fileOff + places[name]
+		if got := binary.LittleEndian.Uint32(out.Data[at:]); uint64(got) != want {
+			t.Errorf("literal for %s = %#x, want %#x", name, got, want)
 		}
 	}
-	if !bytes.Equal(out.Data[p.Slot.fileOff+0x6c:p.Slot.fileOff+0x70], armTrapThumb) {
-		t.Errorf("the trap call was not turned into udf: % x", out.Data[p.Slot.fileOff+0x6c:p.Slot.fileOff+0x70])
+	at := p.Slot.fileOff + places[trapHook]
+	if !bytes.Equal(out.Data[at:at+4], armTrapThumb) {
+		t.Errorf("the trap call was not turned into udf: % x", out.Data[at:at+4])
 	}
 }
 
@@ -197,8 +214,8 @@ __cabi_arena_exhausted:
 	img := readImage(t, buildImage(t, imageSpec{asm: asm}))
 	p, out := patched(t, img, Options{})
 	hook := out.SymbolNamed("__cabi_arena_exhausted")
-	site := p.Slot.Address + 0x6c
-	to, blx, err := relocs.ARMBranchTarget(out.Data[p.Slot.fileOff+0x6c:], site)
+	off := blobPlaces(t, "thumb2")[trapHook]
+	to, blx, err := relocs.ARMBranchTarget(out.Data[p.Slot.fileOff+off:], p.Slot.Address+off)
 	if err != nil || blx || to != hook.Value&^1 {
 		t.Fatalf("trap site goes to %#x (blx %v, %v), want %s at %#x", to, blx, err, hook.Name, hook.Value&^1)
 	}

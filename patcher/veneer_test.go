@@ -2,9 +2,11 @@ package patcher
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 	"github.com/pulseengine/elfpatch/relocs"
 )
 
@@ -179,9 +181,16 @@ func TestASlotOutOfReachIsRefusedWithTheDistance(t *testing.T) {
 
 func TestASlotTooSmallIsRefusedWithTheSizeNeeded(t *testing.T) {
 	img := readImage(t, buildImage(t, imageSpec{slotSize: 64}))
-	_, err := NewPlan(img, Options{})
-	if err == nil || !strings.Contains(err.Error(), "app.elf: .text+0x20: __elfpatch_slot: the slot holds 64 bytes, but the allocator (128 bytes) and 0 veneer(s) need 128: link with a larger slot (ELFPATCH_SLOT_SIZE=128)") {
-		t.Fatalf("got %v", err)
+	v, _ := arenablob.ByName("thumb2")
+	obj, err := Read("thumb2", v.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := obj.SectionOf(obj.SymbolNamed(allocSym)).Size
+	_, err = NewPlan(img, Options{})
+	want := fmt.Sprintf("app.elf: .text+0x20: __elfpatch_slot: the slot holds 64 bytes, but the allocator (%d bytes) and 0 veneer(s) need %d: link with a larger slot (ELFPATCH_SLOT_SIZE=%d)", size, size, (size+63)&^63)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
 	}
 }
 
