@@ -28,9 +28,11 @@ func allowedChanges(in, out *Image, p *Plan) []span {
 	}
 	for _, img := range []*Image{in, out} {
 		for _, sec := range img.Sections {
-			switch sec.Type {
-			case elf.SHT_SYMTAB, elf.SHT_STRTAB, elf.SHT_REL, elf.SHT_RELA, shtLLVMAddrsig:
+			switch {
+			case sec.Type == elf.SHT_SYMTAB, sec.Type == elf.SHT_STRTAB, sec.Type == elf.SHT_REL, sec.Type == elf.SHT_RELA, sec.Type == shtLLVMAddrsig:
 				add(sec.Offset, sec.FileSize(), "table "+sec.Label())
+			case sec.Name == provenanceSection:
+				add(sec.Offset, sec.FileSize(), "provenance note")
 			}
 		}
 	}

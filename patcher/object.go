@@ -128,7 +128,12 @@ const stvHidden = 2
 // planRelocatable plans the patch of a relocatable object.
 func (p *Plan) planRelocatable(opts Options, imports []*Symbol) error {
 	img := p.img
-	if st := img.SymbolNamed(stateSym); st != nil && !st.Undefined() && img.SymbolNamed(allocSym) != nil && !img.SymbolNamed(allocSym).Undefined() {
+	// An object elfpatch patched before carries its note: patching it
+	// again can only re-size its arena.
+	if pv, err := ReadProvenance(img); err != nil {
+		return err
+	} else if pv != nil && img.SymbolNamed(allocSym) != nil && !img.SymbolNamed(allocSym).Undefined() {
+		p.recorded = pv
 		return p.resizeObject(opts, imports)
 	}
 	if opts.PointerBase != "" {
@@ -493,6 +498,9 @@ func (p *Plan) resizeObject(opts Options, imports []*Symbol) error {
 	fn := img.SymbolNamed(allocSym)
 	addr, thumb := symbolAddress(p.arch, fn)
 	p.Allocator = &Allocator{Variant: "added before", Address: addr, Size: fn.Size, Thumb: thumb}
+	if pv := p.recorded; pv != nil {
+		p.Allocator.Variant, p.Allocator.SHA256 = pv.Variant, pv.SHA256
+	}
 	for _, s := range imports {
 		if s.Undefined() {
 			p.defineSymbol(s, fn.Value, fn.Size, fn.Shndx, elf.STT_FUNC)
@@ -567,7 +575,7 @@ func verifyObject(img *Image, opts Options, rep *VerifyReport) {
 		rep.Sites = append(rep.Sites, VerifiedSite{Section: r.Target.Label(), Offset: r.Offset, Type: relocTypeName(img.Machine, r.Type),
 			Symbol: img.Syms[r.Sym].Name, Instruction: "(bound by the final link)", Reaches: bound[int(r.Sym)]})
 	}
-	p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject})
+	p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject, Version: opts.Version})
 	switch {
 	case err != nil:
 		rep.Problems = append(rep.Problems, err.Error())

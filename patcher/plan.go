@@ -50,6 +50,8 @@ type Options struct {
 	// base symbol's own size does not say.
 	PointerBase  string
 	PointerLimit uint64
+	// Version is the elfpatch version the provenance note records.
+	Version string
 	// trustRecordedBase lets verify re-plan a patched image with the base
 	// it recorded.
 	trustRecordedBase bool
@@ -88,6 +90,8 @@ type Plan struct {
 	// sections, and sections appended.
 	objContents map[int][]byte
 	objAdded    []addedSection
+	// recorded is the provenance note of an object patched before.
+	recorded *Provenance
 }
 
 // Import is one symbol spelling elfpatch binds.
@@ -193,6 +197,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 		if err := p.planRelocatable(opts, imports); err != nil {
 			return nil, err
 		}
+		p.recordProvenance(opts)
 		p.decideAction()
 		return p, nil
 	}
@@ -264,6 +269,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	if err := p.finishSlot(); err != nil {
 		return nil, err
 	}
+	p.recordProvenance(opts)
 
 	p.defineImports(imports, tgt)
 	p.decideAction()
@@ -472,6 +478,9 @@ func boolBit(b bool) uint64 {
 func (p *Plan) pointerBase(opts Options, arena *Arena) (uint64, bool, error) {
 	img := p.img
 	recorded := img.SymbolNamed(pointerBaseSym)
+	if opts.trustRecordedBase && recorded != nil {
+		return recorded.Value, true, nil
+	}
 	if opts.PointerBase == "" {
 		switch {
 		case recorded == nil:

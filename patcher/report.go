@@ -7,17 +7,24 @@ import (
 // Report is what inspect shows: the imports and their sites as the image
 // has them, and the plan of a patch, or the problems that would refuse one.
 type Report struct {
-	File     string   `json:"file"`
-	Machine  string   `json:"machine"`
-	Imports  []Import `json:"imports"`
-	Sites    []Site   `json:"sites"`
-	Plan     *Plan    `json:"plan,omitempty"`
-	Problems []string `json:"problems,omitempty"`
+	File    string   `json:"file"`
+	Machine string   `json:"machine"`
+	Imports []Import `json:"imports"`
+	Sites   []Site   `json:"sites"`
+	// Provenance is the note of an image elfpatch patched before.
+	Provenance *Provenance `json:"provenance,omitempty"`
+	Plan       *Plan       `json:"plan,omitempty"`
+	Problems   []string    `json:"problems,omitempty"`
 }
 
 // Inspect reports on img without changing anything.
 func Inspect(img *Image, opts Options) *Report {
 	r := &Report{File: img.Name, Machine: machineName(img.Machine), Imports: []Import{}, Sites: []Site{}}
+	if pv, err := ReadProvenance(img); err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	} else {
+		r.Provenance = pv
+	}
 	_, imports, sites := findImports(img, opts)
 	for _, s := range imports {
 		r.Imports = append(r.Imports, importOf(s, sites))

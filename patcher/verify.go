@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"strings"
 
 	"github.com/pulseengine/elfpatch/relocs"
 )
@@ -38,10 +39,32 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 	}
 	rep := &VerifyReport{File: img.Name}
 	problem := func(e *Error) { rep.Problems = append(rep.Problems, e.Error()) }
+	// The provenance note says what the image was given; planned again,
+	// the note must be the one the image has, whichever elfpatch wrote it.
+	pv, err := ReadProvenance(img)
+	if err != nil {
+		problem(err.(*Error))
+	}
+	if pv != nil {
+		opts.Version = pv.Version
+	}
 	if img.Type == elf.ET_REL {
 		verifyObject(img, opts, rep)
 		rep.OK = len(rep.Problems) == 0
 		return rep, nil
+	}
+	if pv != nil && opts.Variant == "" && opts.ArenaObject == nil {
+		if pv.ArenaObject {
+			problem(&Error{File: img.Name, Section: provenanceSection, Msg: fmt.Sprintf("patched with the allocator object %s (sha256 %s); give it with --arena-object to verify it", pv.Variant, pv.SHA256)})
+			rep.OK = false
+			return rep, nil
+		}
+		if name, _, _ := strings.Cut(pv.Variant, "+"); name != "linked" {
+			opts.Variant = name
+		}
+		if opts.PointerBase == "" {
+			opts.PointerBase = pv.PointerBase
+		}
 	}
 
 	names, _, sites := findImports(img, opts)
@@ -97,7 +120,7 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 	if bound {
 		// Planning the same patch again must change nothing: that proves
 		// the slot holds the allocator built for this arena and state.
-		p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject,
+		p, err := NewPlan(img, Options{Imports: opts.Imports, Variant: opts.Variant, ArenaObject: opts.ArenaObject, Version: opts.Version,
 			PointerBase: opts.PointerBase, PointerLimit: opts.PointerLimit, trustRecordedBase: true, AllowUndefined: true})
 		switch {
 		case err != nil:

@@ -98,10 +98,13 @@ func (p *Plan) Apply() ([]byte, error) { return p.render() }
 func (p *Plan) renderObject() ([]byte, error) {
 	img, e := p.img, p.edit
 	out := append([]byte(nil), img.Data...)
-	contents := p.objContents
-	if contents == nil && (len(e.syms) > 0 || len(e.added) > 0) {
+	contents := map[int][]byte{}
+	for i, c := range p.objContents {
+		contents[i] = c
+	}
+	if _, done := contents[img.Symtab.Index]; !done && (len(e.syms) > 0 || len(e.added) > 0) {
 		symtab, strtab := p.renderSymbols()
-		contents = map[int][]byte{img.Symtab.Index: symtab}
+		contents[img.Symtab.Index] = symtab
 		if len(strtab) != int(img.Strtab.Size) {
 			contents[img.Strtab.Index] = strtab
 		}
@@ -121,9 +124,6 @@ func (p *Plan) renderObject() ([]byte, error) {
 		for _, a := range p.objAdded {
 			names = append(names, uint32(len(tab)))
 			tab = append(append(tab, a.name...), 0)
-		}
-		if contents == nil {
-			contents = map[int][]byte{}
 		}
 		contents[shstr.Index] = tab
 	}
@@ -223,12 +223,26 @@ func (p *Plan) render() ([]byte, error) {
 	}
 
 	contents := map[int][]byte{}
+	for i, c := range p.objContents {
+		contents[i] = c
+	}
 	if len(e.syms) > 0 || len(e.added) > 0 {
 		symtab, strtab := p.renderSymbols()
 		contents[img.Symtab.Index] = symtab
 		if len(strtab) != int(img.Strtab.Size) {
 			contents[img.Strtab.Index] = strtab
 		}
+	}
+	// Added sections need their names in the section name table.
+	var names []uint32
+	if len(p.objAdded) > 0 {
+		sh := img.Sections[img.Shstrndx]
+		tab := append([]byte(nil), img.contents(sh)...)
+		for _, a := range p.objAdded {
+			names = append(names, uint32(len(tab)))
+			tab = append(append(tab, a.name...), 0)
+		}
+		contents[sh.Index] = tab
 	}
 
 	shdr := map[fieldKey]uint64{}
@@ -247,9 +261,17 @@ func (p *Plan) render() ([]byte, error) {
 	}
 	if len(grown) > 0 {
 		var err error
-		out, shoff, err = p.relayout(out, grown, contents, shdr)
+		out, shoff, err = p.relayout(out, grown, contents, shdr, names)
 		if err != nil {
 			return nil, err
+		}
+	}
+	if len(p.objAdded) > 0 {
+		shnum := uint16(len(img.Sections) + len(p.objAdded))
+		if img.Class == elf.ELFCLASS64 {
+			img.Order.PutUint16(out[60:], shnum)
+		} else {
+			img.Order.PutUint16(out[48:], shnum)
 		}
 	}
 
@@ -275,7 +297,7 @@ func (p *Plan) render() ([]byte, error) {
 // section with contents from there is placed again, in the same order,
 // each at its alignment, then the section header table. Only sections no
 // segment loads may move.
-func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, shdr map[fieldKey]uint64) ([]byte, uint64, error) {
+func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, shdr map[fieldKey]uint64, names []uint32) ([]byte, uint64, error) {
 	img := p.img
 	var loadEnd uint64 = img.Phoff + uint64(len(img.Progs))*uint64(img.Phentsize)
 	for _, pr := range img.Progs {
@@ -320,11 +342,28 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 		}
 		res = append(res, data...)
 	}
+	// Added sections follow, and the section header table, extended with
+	// their entries, goes last; when it stood before the cut, its old
+	// place is cleared.
+	var added []byte
+	if len(p.objAdded) > 0 {
+		for i, a := range p.objAdded {
+			if a.typ != elf.SHT_NOBITS {
+				res = pad(res, max(a.align, 1))
+			}
+			added = append(added, img.encodeShdr(names[i], a, uint64(len(res)))...)
+			res = append(res, a.data...)
+		}
+		if !moveSHT {
+			clear(res[img.Shoff : img.Shoff+uint64(len(sht))])
+			moveSHT = true
+		}
+	}
 	shoff := img.Shoff
 	if moveSHT {
-		res = pad(res, map[elf.Class]uint64{elf.ELFCLASS32: 4, elf.ELFCLASS64: 8}[img.Class])
+		res = pad(res, img.relocAlign())
 		shoff = uint64(len(res))
-		res = append(res, sht...)
+		res = append(append(res, sht...), added...)
 	}
 	return res, shoff, nil
 }

@@ -56,6 +56,7 @@ func unwrap(err error) error {
 
 func options(c *cli.Context) (patcher.Options, error) {
 	o := patcher.Options{
+		Version:        version,
 		Imports:        c.StringSlice("import"),
 		AllowUndefined: c.Bool("allow-undefined"),
 		Variant:        c.String("variant"),
@@ -291,6 +292,16 @@ func inspectCommand(c *cli.Context) error {
 }
 
 func printInspect(w io.Writer, r *patcher.Report) {
+	if pv := r.Provenance; pv != nil {
+		fmt.Fprintf(w, "patched:   by elfpatch %s, allocator %s, arena %d bytes", pv.Version, pv.Variant, pv.ArenaSize)
+		if pv.SHA256 != "" {
+			fmt.Fprintf(w, ", sha256:%s", pv.SHA256)
+		}
+		if pv.PointerBase != "" {
+			fmt.Fprintf(w, ", pointers from %s", pv.PointerBase)
+		}
+		fmt.Fprintln(w)
+	}
 	if r.Plan != nil {
 		printPlan(w, r.Plan)
 		return
@@ -416,7 +427,7 @@ func linkCommand(c *cli.Context) error {
 		// the linked size; an image that links its own allocator has
 		// nothing to resize.
 		PatchImage: func(path string, dryRun bool) error {
-			_, err := patchFile(path, path, patcher.Options{}, dryRun)
+			_, err := patchFile(path, path, patcher.Options{Version: version}, dryRun)
 			return err
 		},
 	}
