@@ -7,6 +7,8 @@ import (
 // Report is what inspect shows: the imports and their sites as the image
 // has them, and the plan of a patch, or the problems that would refuse one.
 type Report struct {
+	// Schema names this report's JSON form (docs/json.md).
+	Schema  string   `json:"schema"`
 	File    string   `json:"file"`
 	Machine string   `json:"machine"`
 	Imports []Import `json:"imports"`
@@ -19,7 +21,7 @@ type Report struct {
 
 // Inspect reports on img without changing anything.
 func Inspect(img *Image, opts Options) *Report {
-	r := &Report{File: img.Name, Machine: machineName(img.Machine), Imports: []Import{}, Sites: []Site{}}
+	r := &Report{Schema: "elfpatch/inspect/1", File: img.Name, Machine: machineName(img.Machine), Imports: []Import{}, Sites: []Site{}}
 	if pv, err := ReadProvenance(img); err != nil {
 		r.Problems = append(r.Problems, err.Error())
 	} else {

@@ -12,6 +12,8 @@ import (
 // VerifyReport is what verify found: whether every import site reaches the
 // allocator, and what does not.
 type VerifyReport struct {
+	// Schema names this report's JSON form (docs/json.md).
+	Schema    string         `json:"schema"`
 	File      string         `json:"file"`
 	OK        bool           `json:"ok"`
 	Allocator *Allocator     `json:"allocator,omitempty"`
@@ -37,7 +39,7 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &VerifyReport{File: img.Name}
+	rep := &VerifyReport{Schema: "elfpatch/verify/1", File: img.Name}
 	problem := func(e *Error) { rep.Problems = append(rep.Problems, e.Error()) }
 	// The provenance note says what the image was given; planned again,
 	// the note must be the one the image has, whichever elfpatch wrote it.

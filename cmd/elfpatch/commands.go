@@ -91,7 +91,7 @@ func options(c *cli.Context) (patcher.Options, error) {
 // machine-readable reports; the error still goes to stderr.
 func failJSON(c *cli.Context, file string, err error) error {
 	if c.Bool("json") {
-		printJSON(c.App.Writer, map[string]any{"file": file, "ok": false, "errors": strings.Split(err.Error(), "\n")})
+		printJSON(c.App.Writer, map[string]any{"schema": "elfpatch/error/1", "file": file, "ok": false, "errors": strings.Split(err.Error(), "\n")})
 	}
 	return err
 }
@@ -127,6 +127,8 @@ func patchCommand(c *cli.Context) error {
 
 // patchResult is what a patch did, for --json.
 type patchResult struct {
+	// Schema names this report's JSON form (docs/json.md).
+	Schema string `json:"schema"`
 	*patcher.Plan
 	Output  string `json:"output,omitempty"`
 	Written bool   `json:"written"`
@@ -144,7 +146,7 @@ func patchFile(file, out string, opts patcher.Options, dryRun bool) (*patchResul
 	if err != nil {
 		return nil, err
 	}
-	res := &patchResult{Plan: plan}
+	res := &patchResult{Schema: "elfpatch/patch/1", Plan: plan}
 	if dryRun {
 		return res, nil
 	}
