@@ -37,6 +37,15 @@ __attribute__((noreturn)) void plat_exit(uint32_t code);
  */
 int plat_cmdline(char *buf, uint32_t size);
 
+/*
+ * Host files, read-only (the differential driver's input): a relative name
+ * is relative to the directory the harness runs the program in.
+ * plat_file_open returns a handle (>= 0) or -1; plat_file_read reads up to
+ * n bytes and returns how many (0 at the end of the file), or -1.
+ */
+int plat_file_open(const char *name);
+int32_t plat_file_read(int handle, void *buf, uint32_t n);
+
 /* Waits forever without spinning hard (the "hang" mode). */
 __attribute__((noreturn)) void plat_hang(void);
 

@@ -1,11 +1,11 @@
 /*
  * Cortex-M platform layer of the contract program (see common/platform.h):
  * m3 (QEMU mps2-an385), m0 (QEMU microbit) and m33 (QEMU mps2-an505, in
- * Secure state).  Output, exit status and the command line go through Arm
- * semihosting (semihost.c); startup.c has the vector table, the startup
- * code and the fault handlers; a warm reset is SYSRESETREQ, which QEMU
- * implements as a system reset that reloads the image's loadable segments
- * (FLASH, and .data's load image) but keeps RAM.
+ * Secure state).  Output, exit status, the command line and host files
+ * go through Arm semihosting (semihost.c); startup.c has the vector
+ * table, the startup code and the fault handlers; a warm reset is
+ * SYSRESETREQ, which QEMU implements as a system reset that reloads the
+ * image's loadable segments (FLASH, and .data's load image) but keeps RAM.
  */
 #include "../common/platform.h"
 #include "semihost.h"
@@ -33,6 +33,36 @@ void plat_exit(uint32_t code)
 int plat_cmdline(char *buf, uint32_t size)
 {
     return sh_get_cmdline(buf, size);
+}
+
+/* Semihosting SYS_OPEN (mode 0: "r"), SYS_FLEN and SYS_READ. */
+#define SH_SYS_OPEN 0x01u
+#define SH_SYS_READ 0x06u
+#define SH_SYS_FLEN 0x0cu
+
+int plat_file_open(const char *name)
+{
+    uint32_t len = 0;
+    while (name[len]) {
+        len++;
+    }
+    volatile uint32_t block[3] = {(uint32_t)(uintptr_t)name, 0, len};
+    int handle = (int)sh_call(SH_SYS_OPEN, (const void *)block);
+    if (handle < 0) {
+        return -1;
+    }
+    volatile uint32_t flen[1] = {(uint32_t)handle};
+    if ((int32_t)sh_call(SH_SYS_FLEN, (const void *)flen) < 0) {
+        return -1; /* not a file the host can read */
+    }
+    return handle;
+}
+
+int32_t plat_file_read(int handle, void *buf, uint32_t n)
+{
+    volatile uint32_t block[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, n};
+    uint32_t left = sh_call(SH_SYS_READ, (const void *)block); /* bytes NOT read */
+    return left > n ? -1 : (int32_t)(n - left);
 }
 
 void plat_hang(void)

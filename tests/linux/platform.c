@@ -4,6 +4,8 @@
  * (qemu-aarch64) and x86_64 (native).  Static, no libc: raw system calls.
  *
  *   output     write(1, ...)
+ *   files      openat(AT_FDCWD, name, O_RDONLY) and read (the differential
+ *              driver's input)
  *   exit       exit_group(status)
  *   arguments  argv from the initial stack, joined with spaces (argv[0]
  *              first, as QEMU's semihosting command line has the kernel
@@ -21,16 +23,22 @@
 #include "../common/platform.h"
 
 #if defined(__arm__)
+#define SYS_read 3
+#define SYS_openat 322
 #define SYS_write 4
 #define SYS_exit_group 248
 #define SYS_rt_sigaction 174
 #define SYS_nanosleep 162
 #elif defined(__aarch64__)
+#define SYS_read 63
+#define SYS_openat 56
 #define SYS_write 64
 #define SYS_exit_group 94
 #define SYS_rt_sigaction 134
 #define SYS_nanosleep 101
 #elif defined(__x86_64__)
+#define SYS_read 0
+#define SYS_openat 257
 #define SYS_write 1
 #define SYS_exit_group 231
 #define SYS_rt_sigaction 13
@@ -124,6 +132,21 @@ int plat_cmdline(char *buf, uint32_t size)
     }
     buf[n] = 0;
     return (int)n;
+}
+
+#define AT_FDCWD (-100)
+#define O_RDONLY 0
+
+int plat_file_open(const char *name)
+{
+    long fd = linux_syscall(SYS_openat, AT_FDCWD, (long)(uintptr_t)name, O_RDONLY, 0);
+    return fd < 0 ? -1 : (int)fd;
+}
+
+int32_t plat_file_read(int handle, void *buf, uint32_t n)
+{
+    long r = linux_syscall(SYS_read, handle, (long)(uintptr_t)buf, (long)n, 0);
+    return r < 0 ? -1 : (int32_t)r;
 }
 
 void plat_hang(void)

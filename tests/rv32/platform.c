@@ -9,8 +9,8 @@
  *   0x10000000  ns16550a UART (unused: semihosting does the I/O)
  *   0x80000000  DRAM (virt.ld: FLASH 0x80000000, RAM 0x80400000)
  *
- * Output, the command line and the exit status go through RISC-V
- * semihosting (-semihosting-config enable=on,target=native); a trap
+ * Output, the command line, host files and the exit status go through
+ * RISC-V semihosting (-semihosting-config enable=on,target=native); a trap
  * prints "TRAP mcause=... mepc=... mtval=..." and exits with status 3.
  * start.S has the entry point, the trap vector and the semihosting call.
  */
@@ -75,6 +75,36 @@ int plat_cmdline(char *buf, uint32_t size)
     }
     buf[n] = 0;
     return (int)n;
+}
+
+/* Semihosting SYS_OPEN (mode 0: "r"), SYS_FLEN and SYS_READ. */
+#define SH_SYS_OPEN 0x01u
+#define SH_SYS_READ 0x06u
+#define SH_SYS_FLEN 0x0cu
+
+int plat_file_open(const char *name)
+{
+    uint32_t len = 0;
+    while (name[len]) {
+        len++;
+    }
+    volatile uint32_t block[3] = {(uint32_t)(uintptr_t)name, 0, len};
+    int handle = (int)rv_semihost(SH_SYS_OPEN, (const void *)block);
+    if (handle < 0) {
+        return -1;
+    }
+    volatile uint32_t flen[1] = {(uint32_t)handle};
+    if ((int32_t)rv_semihost(SH_SYS_FLEN, (const void *)flen) < 0) {
+        return -1; /* not a file the host can read */
+    }
+    return handle;
+}
+
+int32_t plat_file_read(int handle, void *buf, uint32_t n)
+{
+    volatile uint32_t block[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, n};
+    uint32_t left = rv_semihost(SH_SYS_READ, (const void *)block); /* bytes NOT read */
+    return left > n ? -1 : (int32_t)(n - left);
 }
 
 void plat_hang(void)
