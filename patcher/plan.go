@@ -503,6 +503,12 @@ func (p *Plan) pointerBase(opts Options, arena *Arena) (uint64, bool, error) {
 	if opts.PointerLimit != 0 {
 		limit = opts.PointerLimit
 	}
+	// The allocator aligns addresses; an offset is aligned as its address
+	// only when the base is aligned at least as much. The canonical ABI
+	// asks for alignments up to 8.
+	if base%maxCanonicalAlign != 0 {
+		return 0, false, &Error{File: img.Name, Symbol: opts.PointerBase, Msg: fmt.Sprintf("the linear memory's base 0x%x is not %d-aligned: offsets from it would not be aligned as the canonical ABI asks", base, maxCanonicalAlign)}
+	}
 	if limit == 0 {
 		return 0, false, &Error{File: img.Name, Symbol: opts.PointerBase, Msg: "has no size, so the arena cannot be proven to lie inside linear memory; give --pointer-limit SIZE"}
 	}
@@ -512,6 +518,9 @@ func (p *Plan) pointerBase(opts Options, arena *Arena) (uint64, bool, error) {
 	}
 	return base, true, nil
 }
+
+// maxCanonicalAlign is the largest alignment the canonical ABI asks for.
+const maxCanonicalAlign = 8
 
 // parseAddress reads a number in C syntax (0x hex or decimal).
 func parseAddress(s string) (uint64, error) {

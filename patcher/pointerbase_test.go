@@ -1,6 +1,7 @@
 package patcher
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -71,5 +72,20 @@ func TestPointerBaseRefusesAnArenaOutsideLinearMemory(t *testing.T) {
 	}
 	if _, err := NewPlan(img, Options{PointerBase: "no_such_base"}); err == nil || !strings.Contains(err.Error(), "no_such_base: is not defined") {
 		t.Errorf("an unknown base symbol: %v", err)
+	}
+}
+
+func TestPointerBaseRefusesABaseNotAlignedToEight(t *testing.T) {
+	img := readImage(t, buildImage(t, imageSpec{asm: linearAsm("0x10000"), script: linearScript}))
+	base := img.SymbolNamed("__linear_memory_base").Value
+	for _, off := range []uint64{1, 2, 4} {
+		_, err := NewPlan(img, Options{PointerBase: fmt.Sprintf("%#x", base+off), PointerLimit: 0x40000})
+		want := fmt.Sprintf("the linear memory's base %#x is not 8-aligned", base+off)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("base %#x: got %v, want %q", base+off, err, want)
+		}
+	}
+	if _, err := NewPlan(img, Options{PointerBase: fmt.Sprintf("%#x", base+8), PointerLimit: 0x40000}); err != nil {
+		t.Errorf("an 8-aligned base: %v", err)
 	}
 }
