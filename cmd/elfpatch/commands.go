@@ -399,29 +399,41 @@ func reserveCommand(c *cli.Context) error {
 //	ELFPATCH_ARENA_SIZE  arena size reserved and patched (default 16K)
 //	ELFPATCH_SLOT_SIZE   code slot for the allocator and veneers (default per architecture)
 //	ELFPATCH_PATCH=0     link only, leaving the image for a later elfpatch
+//	ELFPATCH_PARTIAL     a partial link's (-r) output: pass (the default) or patch
+//
+// The wrapper reports its own errors, as elfpatch-ld.
 func linkCommand(c *cli.Context) error {
 	args := c.Args().Slice()
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
-	sizeText := os.Getenv("ELFPATCH_ARENA_SIZE")
+	fail := func(format string, a ...any) error {
+		fmt.Fprintf(c.App.ErrWriter, "%s: %s\n", linkwrap.Name, fmt.Sprintf(format, a...))
+		return exitStatus(2)
+	}
+	sizeText, sizeSet := os.LookupEnv("ELFPATCH_ARENA_SIZE")
 	if sizeText == "" {
-		sizeText = "16K"
+		sizeText, sizeSet = "16K", false
 	}
 	size, err := parseSize(sizeText)
 	if err != nil {
-		return usagef("ELFPATCH_ARENA_SIZE: %v", err)
+		return fail("ELFPATCH_ARENA_SIZE: %v", err)
 	}
 	var slot uint64
 	if text := os.Getenv("ELFPATCH_SLOT_SIZE"); text != "" {
 		if slot, err = parseSize(text); err != nil {
-			return usagef("ELFPATCH_SLOT_SIZE: %v", err)
+			return fail("ELFPATCH_SLOT_SIZE: %v", err)
 		}
+	}
+	partial, err := linkwrap.ParsePartial(os.Getenv("ELFPATCH_PARTIAL"))
+	if err != nil {
+		return fail("%v", err)
 	}
 	cfg := linkwrap.Config{
 		ArenaSize: size,
 		SlotSize:  slot,
 		Patch:     os.Getenv("ELFPATCH_PATCH") != "0",
+		Partial:   partial,
 		Stdin:     c.App.Reader,
 		Stdout:    c.App.Writer,
 		Stderr:    c.App.ErrWriter,
@@ -433,14 +445,14 @@ func linkCommand(c *cli.Context) error {
 			return err
 		},
 	}
-	code, err := linkwrap.Run(args, cfg)
-	if ue, ok := err.(*linkwrap.UsageError); ok {
-		return &usageError{ue.Msg}
-	}
-	if err != nil {
+	// A partial link's object is patched like "elfpatch app.o": to the
+	// arena size asked for, or the object default; an object's own
+	// allocator that does not use the region symbols cannot be sized.
+	cfg.PatchObject = func(path string) error {
+		_, err := patchFile(path, path, patcher.Options{Version: version, ArenaSize: size, SetSize: sizeSet}, false)
 		return err
 	}
-	if code != 0 {
+	if code := linkwrap.Run(args, cfg); code != 0 {
 		return exitStatus(code)
 	}
 	return nil
