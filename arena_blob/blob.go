@@ -25,37 +25,70 @@ package arenablob
 
 import (
 	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
 )
 
 //go:embed thumb2.o
 var thumb2 []byte
 
+//go:embed thumb2.lines
+var thumb2Lines string
+
 //go:embed thumb1.o
 var thumb1 []byte
+
+//go:embed thumb1.lines
+var thumb1Lines string
 
 //go:embed rv32c.o
 var rv32c []byte
 
+//go:embed rv32c.lines
+var rv32cLines string
+
 //go:embed rv32.o
 var rv32 []byte
+
+//go:embed rv32.lines
+var rv32Lines string
 
 //go:embed aarch64.o
 var aarch64 []byte
 
+//go:embed aarch64.lines
+var aarch64Lines string
+
 //go:embed x86_64.o
 var x86_64 []byte
+
+//go:embed x86_64.lines
+var x86_64Lines string
 
 //go:embed shim_thumb.o
 var shimThumb []byte
 
+//go:embed shim_thumb.lines
+var shimThumbLines string
+
 //go:embed shim_rv32.o
 var shimRV32 []byte
+
+//go:embed shim_rv32.lines
+var shimRV32Lines string
 
 //go:embed shim_aarch64.o
 var shimAArch64 []byte
 
+//go:embed shim_aarch64.lines
+var shimAArch64Lines string
+
 //go:embed shim_x86_64.o
 var shimX86_64 []byte
+
+//go:embed shim_x86_64.lines
+var shimX86_64Lines string
 
 // Variant is one built allocator.
 type Variant struct {
@@ -70,6 +103,35 @@ type Variant struct {
 	// SHA256 is the recorded hash of Object; tests check that the embedded
 	// object and a fresh rebuild both match it.
 	SHA256 string
+	// Lines maps each instruction of the code to its line in Source, as
+	// the pinned debug build recorded it (Name + ".lines").
+	Lines []Line
+}
+
+// Line is one row of a line table: the instruction at Offset from the
+// start of the code section comes from line Line of the source.
+type Line struct {
+	Offset uint64
+	Line   int
+}
+
+// parseLines reads a .lines file: "0xOFFSET LINE" per row.  The files are
+// embedded and checked by the tests, so a malformed one is a build error.
+func parseLines(name, text string) []Line {
+	var rows []Line
+	for i, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			panic(fmt.Sprintf("%s.lines:%d: want OFFSET LINE", name, i+1))
+		}
+		off, err1 := strconv.ParseUint(f[0], 0, 64)
+		line, err2 := strconv.Atoi(f[1])
+		if err1 != nil || err2 != nil {
+			panic(fmt.Sprintf("%s.lines:%d: want OFFSET LINE", name, i+1))
+		}
+		rows = append(rows, Line{off, line})
+	}
+	return rows
 }
 
 // Variants lists every allocator elfpatch carries, in a fixed order.
@@ -80,6 +142,7 @@ func Variants() []Variant {
 			Suits:  "ARMv7-M, ARMv7E-M, ARMv8-M Mainline (Thumb-2)",
 			Source: "thumb2.S",
 			Object: thumb2,
+			Lines:  parseLines("thumb2", thumb2Lines),
 			SHA256: "902d4e072a7a785de1bba45d7f446b0873e2f7841e12bce94e3b99564095073a",
 		},
 		{
@@ -87,6 +150,7 @@ func Variants() []Variant {
 			Suits:  "ARMv6-M, ARMv8-M Baseline (Thumb-1: Cortex-M0, M0+, M23)",
 			Source: "thumb1.S",
 			Object: thumb1,
+			Lines:  parseLines("thumb1", thumb1Lines),
 			SHA256: "7617bcfecb76384edd0f228d31ab250667d91b7abf03740b25f044ee53cfc587",
 		},
 		{
@@ -94,6 +158,7 @@ func Variants() []Variant {
 			Suits:  "RV32 with C (RV32IMC, RV32IMAC, RV32EC: ESP32-C3, QEMU virt)",
 			Source: "rv32.S",
 			Object: rv32c,
+			Lines:  parseLines("rv32c", rv32cLines),
 			SHA256: "50028ebd60a7a8dc0d46fa844ae49906606eec7aa1268924a7fa33c9da2c76f7",
 		},
 		{
@@ -101,6 +166,7 @@ func Variants() []Variant {
 			Suits:  "RV32 without C (RV32I, RV32IM, RV32E)",
 			Source: "rv32.S",
 			Object: rv32,
+			Lines:  parseLines("rv32", rv32Lines),
 			SHA256: "cae3e92d9c6b4bcaec8a6abc7d0dd8a1057710e8397b7cd1ef993f411f2c6419",
 		},
 		{
@@ -108,6 +174,7 @@ func Variants() []Variant {
 			Suits:  "AArch64 (A64; arena below 4 GiB)",
 			Source: "aarch64.S",
 			Object: aarch64,
+			Lines:  parseLines("aarch64", aarch64Lines),
 			SHA256: "b43bbe7178518f41c34e17c3d03790334e8c831880f3edf0982b191f3762bd04",
 		},
 		{
@@ -115,6 +182,7 @@ func Variants() []Variant {
 			Suits:  "x86-64 SysV (host tests only; arena below 4 GiB)",
 			Source: "x86_64.S",
 			Object: x86_64,
+			Lines:  parseLines("x86_64", x86_64Lines),
 			SHA256: "1256ee4b872b92a39a3380805c7488633557fa0f8527bf425d13c50062b72bc1",
 		},
 	}
@@ -148,6 +216,8 @@ type Shim struct {
 	// SHA256 is the recorded hash of Object; tests check that the embedded
 	// object and a fresh rebuild both match it.
 	SHA256 string
+	// Lines maps each instruction to its line in Source (see Variant).
+	Lines []Line
 }
 
 // Shims lists every pointer-base shim elfpatch carries, one per family, in
@@ -160,6 +230,7 @@ func Shims() []Shim {
 			Serves: []string{"thumb2", "thumb1"},
 			Source: "shim_thumb.S",
 			Object: shimThumb,
+			Lines:  parseLines("shim_thumb", shimThumbLines),
 			SHA256: "9fb1f0002af5746e6af17c08d7a9d978d33c24a744185d5361e589c4b57f97d1",
 		},
 		{
@@ -168,6 +239,7 @@ func Shims() []Shim {
 			Serves: []string{"rv32c", "rv32"},
 			Source: "shim_rv32.S",
 			Object: shimRV32,
+			Lines:  parseLines("shim_rv32", shimRV32Lines),
 			SHA256: "9f5ba20ee39e150d244de1d7fb1cb9a209c2d8005a8dd4079e90ed6a0a5761dd",
 		},
 		{
@@ -176,6 +248,7 @@ func Shims() []Shim {
 			Serves: []string{"aarch64"},
 			Source: "shim_aarch64.S",
 			Object: shimAArch64,
+			Lines:  parseLines("shim_aarch64", shimAArch64Lines),
 			SHA256: "783b404db2adcb97dcbb7132248d3d691805955d2843dd182ae75e1c6def12e0",
 		},
 		{
@@ -184,6 +257,7 @@ func Shims() []Shim {
 			Serves: []string{"x86_64"},
 			Source: "shim_x86_64.S",
 			Object: shimX86_64,
+			Lines:  parseLines("shim_x86_64", shimX86_64Lines),
 			SHA256: "fc77006d08bc524e89034e302406a677965b572a83833c1e68e7dd34cacfd146",
 		},
 	}

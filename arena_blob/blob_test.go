@@ -68,16 +68,19 @@ var buildTools = map[string]struct{ env, def string }{
 type built struct {
 	name   string
 	object []byte
+	lines  string // the embedded .lines file
+	source string
+	rows   []Line
 }
 
 // allBuilt lists every embedded object, allocators first, then shims.
 func allBuilt() []built {
 	var bs []built
 	for _, v := range Variants() {
-		bs = append(bs, built{v.Name, v.Object})
+		bs = append(bs, built{v.Name, v.Object, embeddedLines(v.Name), v.Source, v.Lines})
 	}
 	for _, s := range Shims() {
-		bs = append(bs, built{s.Name, s.Object})
+		bs = append(bs, built{s.Name, s.Object, embeddedLines(s.Name), s.Source, s.Lines})
 	}
 	return bs
 }
@@ -122,6 +125,13 @@ func TestRebuildReproducesEmbeddedObjects(t *testing.T) {
 			if !bytes.Equal(rebuilt, v.object) {
 				t.Errorf("%s.o: rebuilt object differs from the embedded one", v.name)
 			}
+			lines, err := os.ReadFile(filepath.Join(out, v.name+".lines"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(lines) != v.lines {
+				t.Errorf("%s.lines: rebuilt line rows differ from the embedded ones:\n%s", v.name, lines)
+			}
 		})
 	}
 }
@@ -147,6 +157,52 @@ func TestObjectsNameNoPath(t *testing.T) {
 		for _, s := range f.Sections {
 			if strings.HasPrefix(s.Name, ".debug") || s.Name == ".comment" {
 				t.Errorf("%s: has section %s", v.name, s.Name)
+			}
+		}
+	}
+}
+
+// embeddedLines is the .lines file as embedded.
+func embeddedLines(name string) string {
+	return map[string]string{
+		"thumb2": thumb2Lines, "thumb1": thumb1Lines, "rv32c": rv32cLines, "rv32": rv32Lines,
+		"aarch64": aarch64Lines, "x86_64": x86_64Lines, "shim_thumb": shimThumbLines,
+		"shim_rv32": shimRV32Lines, "shim_aarch64": shimAArch64Lines, "shim_x86_64": shimX86_64Lines,
+	}[name]
+}
+
+// Every object's line rows start at its first byte, climb through its
+// code, and name lines of its source that hold an instruction.
+func TestLineRowsCoverTheCodeAndNameInstructionLines(t *testing.T) {
+	for _, v := range allBuilt() {
+		f, err := elf.NewFile(bytes.NewReader(v.object))
+		if err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		code := f.Section(".text.__cabi_arena_realloc")
+		if code == nil {
+			t.Fatalf("%s: no code section", v.name)
+		}
+		src, err := os.ReadFile(v.source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Split(string(src), "\n")
+		if len(v.rows) == 0 || v.rows[0].Offset != 0 {
+			t.Errorf("%s: rows %v do not start at offset 0", v.name, v.rows)
+			continue
+		}
+		for i, r := range v.rows {
+			if r.Offset >= code.Size || (i > 0 && r.Offset <= v.rows[i-1].Offset) {
+				t.Errorf("%s: row %d at offset %#x: not inside the %d bytes of code, after the row before", v.name, i, r.Offset, code.Size)
+			}
+			if r.Line < 1 || r.Line > len(text) {
+				t.Errorf("%s: row %d names line %d of %d", v.name, i, r.Line, len(text))
+				continue
+			}
+			l := strings.TrimSpace(text[r.Line-1])
+			if l == "" || strings.HasPrefix(l, "//") || strings.HasPrefix(l, "#") || strings.HasPrefix(l, ".") || strings.HasSuffix(l, ":") {
+				t.Errorf("%s: row %d names %s:%d, which holds no instruction: %q", v.name, i, v.source, r.Line, l)
 			}
 		}
 	}

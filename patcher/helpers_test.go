@@ -80,9 +80,11 @@ type imageSpec struct {
 	flash     string // FLASH origin, default 0x08000000
 	arenaSize uint64
 	slotSize  uint64
-	script    string // replaces layoutScript
-	cpu       string // -mcpu for the assembler (ARM)
-	arch      string // "arm" (default), "riscv" (RV32IMAC) or "aarch64"
+	script    string   // replaces layoutScript
+	cpu       string   // -mcpu for the assembler (ARM)
+	arch      string   // "arm" (default), "riscv" (RV32IMAC) or "aarch64"
+	asFlags   []string // more assembler flags, e.g. -g
+	ldFlags   []string // more linker flags
 }
 
 // toolchains are the assembler and GNU linker of each architecture, and
@@ -143,6 +145,7 @@ func buildImage(t *testing.T, spec imageSpec) string {
 	if spec.arch == "arm" {
 		as = append(as, "-mcpu="+spec.cpu)
 	}
+	as = append(as, spec.asFlags...)
 	runTool(t, dir, append(as, src, "-o", filepath.Join(dir, "app.o"))...)
 	obj, err := ReserveObject(ReserveOptions{Machine: tc.machine, Class: tc.class, Flags: tc.flags, ArenaSize: spec.arenaSize, SlotSize: spec.slotSize})
 	if err != nil {
@@ -150,6 +153,7 @@ func buildImage(t *testing.T, spec imageSpec) string {
 	}
 	write("reserve.o", string(obj))
 	out := filepath.Join(dir, "app.elf")
+	ld = append(append([]string{}, ld...), spec.ldFlags...)
 	runTool(t, dir, append(ld, "-T", arena, "-T", script, "--emit-relocs", "--unresolved-symbols=ignore-all",
 		"app.o", "reserve.o", "-o", out)...)
 	return out

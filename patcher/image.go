@@ -162,14 +162,28 @@ func Read(name string, data []byte) (img *Image, err error) {
 	if err := img.readHeader(); err != nil {
 		return nil, err
 	}
+	shtEnd := img.Shoff + uint64(len(f.Sections))*uint64(img.Shentsize)
 	for i, s := range f.Sections {
+		// Size and Addralign as the header has them: for a compressed
+		// section debug/elf reports the uncompressed ones instead, and
+		// elfpatch handles the bytes in the file.
 		sec := &Section{
 			Index: i, Name: s.Name, Type: s.Type, Flags: s.Flags,
-			Addr: s.Addr, Offset: s.Offset, Size: s.Size, Link: s.Link,
+			Addr: s.Addr, Offset: s.Offset, Size: s.FileSize, Link: s.Link,
 			Info: s.Info, Addralign: s.Addralign, Entsize: s.Entsize,
 		}
-		if n := sec.FileSize(); n > 0 && (sec.Offset > uint64(len(data)) || n > uint64(len(data))-sec.Offset) {
+		if s.Flags&elf.SHF_COMPRESSED != 0 {
+			if s.Flags&elf.SHF_ALLOC != 0 || s.Type == elf.SHT_NOBITS {
+				return nil, &Error{File: name, Section: sec.Label(), Msg: "is compressed (SHF_COMPRESSED) but loaded or without contents"}
+			}
+			sec.Addralign = img.rawAddralign(i)
+		}
+		if n := sec.FileSize(); (n > 0 || sec.Type != elf.SHT_NOBITS && sec.Type != elf.SHT_NULL) && (sec.Offset > uint64(len(data)) || n > uint64(len(data))-sec.Offset) {
 			return nil, &Error{File: name, Section: sec.Label(), Msg: fmt.Sprintf("contents at 0x%x+0x%x lie past the end of the file (0x%x bytes)", sec.Offset, n, len(data))}
+		}
+		// The writer moves the table and the sections it rewrites apart.
+		if n := sec.FileSize(); n > 0 && sec.Offset < shtEnd && img.Shoff < sec.Offset+n {
+			return nil, &Error{File: name, Section: sec.Label(), Msg: fmt.Sprintf("contents at 0x%x+0x%x lie over the section header table (0x%x+0x%x)", sec.Offset, n, img.Shoff, shtEnd-img.Shoff)}
 		}
 		img.Sections = append(img.Sections, sec)
 	}
@@ -222,9 +236,22 @@ func (img *Image) readHeader() error {
 	return nil
 }
 
+// rawAddralign reads sh_addralign of section i from its header. Read has
+// checked the header table lies in the file (debug/elf read it).
+func (img *Image) rawAddralign(i int) uint64 {
+	h := img.Data[img.Shoff+uint64(i)*uint64(img.Shentsize):]
+	if img.Class == elf.ELFCLASS64 {
+		return img.Order.Uint64(h[48:])
+	}
+	return uint64(img.Order.Uint32(h[32:]))
+}
+
 // contents returns the bytes a section holds in the file.
 func (img *Image) contents(s *Section) []byte {
 	n := s.FileSize()
+	if n == 0 {
+		return nil // a NOBITS section's offset may lie anywhere
+	}
 	return img.Data[s.Offset : s.Offset+n]
 }
 

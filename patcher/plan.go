@@ -92,6 +92,8 @@ type Plan struct {
 	objAdded    []addedSection
 	// recorded is the provenance note of an object patched before.
 	recorded *Provenance
+	// debug is where the allocator's compile unit went.
+	debug *DebugOffsets
 }
 
 // Import is one symbol spelling elfpatch binds.
@@ -428,6 +430,9 @@ func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 		}
 		p.Slot, p.Arena, p.State, p.slotCode = slot, arena, state, code
 		p.Allocator = &Allocator{Variant: variant.Name, SHA256: variant.SHA256, Address: slot.Address + entry.offset, Size: entry.size, Thumb: entry.thumb}
+		if err := p.describeAllocator(unitOf(variant, allocSym, slot.Address, code, entry)); err != nil {
+			return nil, err
+		}
 		return &target{name: allocSym, addr: p.Allocator.Address, size: entry.size, thumb: entry.thumb, shndx: uint16(slot.secIndex)}, nil
 	}
 
@@ -461,6 +466,11 @@ func (p *Plan) injectAllocator(slot *Slot, opts Options) (*target, error) {
 	// offsets.
 	p.setSymbol(pointerBaseSym, base, 0, uint16(elf.SHN_ABS), elf.STT_NOTYPE)
 	p.setSymbol(reallocAbsSym, abs.addr|boolBit(abs.thumb), entry.size, uint16(slot.secIndex), elf.STT_FUNC)
+	shimVariant := arenablob.Variant{Name: shim.Name, Source: shim.Source, Lines: shim.Lines}
+	if err := p.describeAllocator(unitOf(shimVariant, allocSym, slot.Address, shimCode, shimEntry),
+		unitOf(variant, reallocAbsSym, slot.Address+allocAt, code, entry)); err != nil {
+		return nil, err
+	}
 	return &target{name: allocSym, addr: p.Allocator.Address, size: shimEntry.size, thumb: shimEntry.thumb, shndx: uint16(slot.secIndex)}, nil
 }
 

@@ -32,6 +32,9 @@ type Provenance struct {
 	ArenaSize   uint64   `json:"arena_size"`
 	PointerBase string   `json:"pointer_base,omitempty"`
 	Imports     []string `json:"imports"`
+	// Debug is where the allocator's compile unit begins in the image's
+	// debug sections, when elfpatch added one.
+	Debug *DebugOffsets `json:"debug,omitempty"`
 }
 
 // encodeNote wraps a descriptor in an ELF note.
@@ -101,6 +104,7 @@ func (p *Plan) recordProvenance(opts Options) {
 	if r := p.recorded; r != nil {
 		pv.ArenaObject = r.ArenaObject
 	}
+	pv.Debug = p.debug
 	switch {
 	case p.Arena != nil:
 		pv.ArenaSize = p.Arena.NewSize
