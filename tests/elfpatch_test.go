@@ -11,13 +11,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	arenablob "github.com/pulseengine/elfpatch/arena_blob"
 )
 
 var (
@@ -400,10 +404,23 @@ func TestFailingLinkPassesThroughTheLinkersStatus(t *testing.T) {
 	}
 }
 
-func TestVersionListsTheAllocators(t *testing.T) {
+// --version lists every allocator and shim elfpatch carries, with the
+// hash of its object.
+func TestVersionListsTheAllocatorsAndShimsWithTheirHashes(t *testing.T) {
 	out := mustElfpatch(t, "--version")
-	if !strings.Contains(out, "elfpatch ") || !strings.Contains(out, "thumb2   sha256:") {
+	if !strings.HasPrefix(out, "elfpatch ") {
 		t.Errorf("--version says:\n%s", out)
+	}
+	lines := strings.Split(out, "\n")
+	for _, v := range arenablob.Variants() {
+		if !slices.Contains(lines, fmt.Sprintf("  %-12s sha256:%s  %s", v.Name, v.SHA256, v.Suits)) {
+			t.Errorf("--version does not list %s with its hash %s:\n%s", v.Name, v.SHA256, out)
+		}
+	}
+	for _, s := range arenablob.Shims() {
+		if !slices.Contains(lines, fmt.Sprintf("  %-12s sha256:%s  in front of %s", s.Name, s.SHA256, strings.Join(s.Serves, ", "))) {
+			t.Errorf("--version does not list %s with its hash %s:\n%s", s.Name, s.SHA256, out)
+		}
 	}
 }
 

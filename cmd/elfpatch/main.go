@@ -123,7 +123,11 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) {
 		fmt.Fprintf(c.App.Writer, "elfpatch %s\nallocators:\n", version)
 		for _, v := range arenablob.Variants() {
-			fmt.Fprintf(c.App.Writer, "  %-8s sha256:%s  %s\n", v.Name, v.SHA256, v.Suits)
+			fmt.Fprintf(c.App.Writer, "  %-12s sha256:%s  %s\n", v.Name, v.SHA256, v.Suits)
+		}
+		fmt.Fprintf(c.App.Writer, "pointer-base shims:\n")
+		for _, s := range arenablob.Shims() {
+			fmt.Fprintf(c.App.Writer, "  %-12s sha256:%s  in front of %s\n", s.Name, s.SHA256, strings.Join(s.Serves, ", "))
 		}
 	}
 	app := &cli.App{
