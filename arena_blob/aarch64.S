@@ -44,6 +44,7 @@
 // Register use after the argument checks:
 //   w0 old_ptr   w1 old_len (then bytes left to copy)   w9 top, then the result
 //   w3 new_len   w4 align - 1   x5 &state   w6 arena start   w7 arena end
+//   w10 the end of the new block, then the new cursor
 
     .section .text.__cabi_arena_realloc,"ax",%progbits
     .global __cabi_arena_realloc
@@ -80,13 +81,12 @@ __cabi_arena_realloc:
     b.hs    .Ltrap                  // top + align - 1 wraps (carry)
     bic     w9, w9, w4              // aligned start of the new block
 .Lclaim:
-    subs    w7, w7, w9              // room = end - p ...
-    b.lo    .Ltrap                  // ... p beyond the end
-    cmp     w3, w7
-    b.hi    .Ltrap                  // new_len > room: exhausted
-    add     w7, w9, w3
-    sub     w7, w7, w6              // new cursor, as an offset
-    str     w7, [x5]
+    adds    w10, w9, w3             // the block's end
+    b.cs    .Ltrap                  // p + new_len wraps ...
+    cmp     w10, w7
+    b.hi    .Ltrap                  // ... or passes the end: exhausted
+    sub     w10, w10, w6            // new cursor, as an offset
+    str     w10, [x5]
     cmp     w9, w0
     b.eq    .Ldone                  // in place: the prefix is already there
     cmp     w1, w3

@@ -143,7 +143,7 @@ func Variants() []Variant {
 			Source: "thumb2.S",
 			Object: thumb2,
 			Lines:  parseLines("thumb2", thumb2Lines),
-			SHA256: "902d4e072a7a785de1bba45d7f446b0873e2f7841e12bce94e3b99564095073a",
+			SHA256: "ed4432afe3caa69774c39094d26df8abf7330d2321a8f10e4f42ee99837cf5ff",
 		},
 		{
 			Name:   "thumb1",
@@ -151,7 +151,7 @@ func Variants() []Variant {
 			Source: "thumb1.S",
 			Object: thumb1,
 			Lines:  parseLines("thumb1", thumb1Lines),
-			SHA256: "7617bcfecb76384edd0f228d31ab250667d91b7abf03740b25f044ee53cfc587",
+			SHA256: "04750170048282964dc0bd22a7dadcd62d0e5dc09afbfc715cdcf82bba4325ee",
 		},
 		{
 			Name:   "rv32c",
@@ -159,7 +159,7 @@ func Variants() []Variant {
 			Source: "rv32.S",
 			Object: rv32c,
 			Lines:  parseLines("rv32c", rv32cLines),
-			SHA256: "50028ebd60a7a8dc0d46fa844ae49906606eec7aa1268924a7fa33c9da2c76f7",
+			SHA256: "725acbb2e435cf47225551659a6b5e20bc4f55cabb837f7d3de0349a1059614c",
 		},
 		{
 			Name:   "rv32",
@@ -167,7 +167,7 @@ func Variants() []Variant {
 			Source: "rv32.S",
 			Object: rv32,
 			Lines:  parseLines("rv32", rv32Lines),
-			SHA256: "cae3e92d9c6b4bcaec8a6abc7d0dd8a1057710e8397b7cd1ef993f411f2c6419",
+			SHA256: "6187e9b7b542eb65f8d37fc4def47a61882ccec6e470489f5fe6eb5967d08248",
 		},
 		{
 			Name:   "aarch64",
@@ -175,7 +175,7 @@ func Variants() []Variant {
 			Source: "aarch64.S",
 			Object: aarch64,
 			Lines:  parseLines("aarch64", aarch64Lines),
-			SHA256: "b43bbe7178518f41c34e17c3d03790334e8c831880f3edf0982b191f3762bd04",
+			SHA256: "56a75cd56f95af68d141fd6a18144e958af77c849aac439da70e61caa7eb3190",
 		},
 		{
 			Name:   "x86_64",
@@ -183,7 +183,7 @@ func Variants() []Variant {
 			Source: "x86_64.S",
 			Object: x86_64,
 			Lines:  parseLines("x86_64", x86_64Lines),
-			SHA256: "1256ee4b872b92a39a3380805c7488633557fa0f8527bf425d13c50062b72bc1",
+			SHA256: "a736480479d2072741330650de6e276eb3a8c24bad4b3aaa501cd64af32eff07",
 		},
 	}
 }

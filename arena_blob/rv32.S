@@ -84,10 +84,9 @@ __cabi_arena_realloc:
     not     a2, t0
     and     t2, t2, a2              # aligned start of the new block
 .Lclaim:
-    bltu    a5, t2, .Ltrap          # p beyond the end
-    sub     a2, a5, t2              # room = end - p
-    bltu    a2, a3, .Ltrap          # new_len > room: exhausted
-    add     a2, t2, a3
+    add     a2, t2, a3              # the block's end (new_len > 0)
+    bltu    a2, t2, .Ltrap          # p + new_len wraps ...
+    bltu    a5, a2, .Ltrap          # ... or passes the end: exhausted
     sub     a2, a2, a4              # new cursor, as an offset
     sw      a2, 0(t1)
     beq     t2, a0, .Ldone          # in place: the prefix is already there

@@ -21,7 +21,9 @@
 @ A trap calls __cabi_arena_exhausted when the image defines it.  The
 @ reference is weak: when the image does not define it, elfpatch writes a
 @ permanently undefined instruction in place of the call, as it documents
-@ for calls to undefined weak symbols in allocator objects.
+@ for calls to undefined weak symbols in allocator objects.  The hook is
+@ called with the stack 8-byte aligned (the frames pushed here are six
+@ words) and with PRIMASK as the caller had it.
 @
 @ This is thumb2.S for cores that only have the 16-bit Thumb set plus BL,
 @ MRS and MSR: no CBZ, no IT, no LDREX/STREX, no 32-bit data processing.
@@ -36,17 +38,39 @@
 @ ARMv6-M with the Unprivileged/Privileged Extension) ignores CPSID and the
 @ bump is then not protected against interrupt handlers that allocate.
 @ PRIMASK does not mask NMI or HardFault: their handlers must not allocate.
-@ A trap restores PRIMASK before it calls the hook, so the hook runs with
-@ interrupts as the caller had them.
 @
-@ Unaligned word accesses fault on ARMv6-M, so the copy moves words only
-@ when both blocks are word-aligned and the bytes left are a multiple of
-@ four; otherwise bytes.
+@ Shape (as thumb2.S).  The fast path is a fresh block (old_len == 0), with
+@ no in-place test and no copy: 26 instructions.  Every other call takes
+@ .Lslow with interrupts masked:
+@   - the most recent block (top - old_len == old_ptr, old_ptr >= start,
+@     old_ptr aligned) joins the fast path at .Lbase with old_ptr as its
+@     base, is claimed and returned;
+@   - any other block needs a fresh block and a copy.  .Lslow calls .Lfake,
+@     which pushes a frame shaped like the entry frame whose saved PC is
+@     .Lcopy and whose saved r3..r5 are old_ptr, old_len and new_len, and
+@     goes to .Lbase with the top as the base: the claim's own return
+@     (PRIMASK restored) pops that frame and lands in .Lcopy, which copies
+@     and returns through the entry frame.
+@ The masked code, CPSID I to MSR PRIMASK, is one straight run of 13
+@ instructions on the fast path; the in-place test and the copy lie after
+@ it.
 @
-@ Register use after the argument checks:
-@   r0 old_ptr   r1 old_len (then bytes left to copy)   r2 top, then the result
-@   r3 new_len   r4 align - 1   r5 &state   r6 arena start   r7 arena end
-@   ip PRIMASK as the caller had it
+@ Checks.  mask = align - 1; align 0 (the subtraction borrows) and
+@ align & mask != 0 trap.  The fresh block is (top + mask) & ~mask; the
+@ claim traps when that sum carries, when p + new_len carries or when
+@ p + new_len > end.  Every trap restores PRIMASK first: it is read before
+@ any check.
+@
+@ Copy.  Backwards (from the highest byte down, as the model copies), by
+@ words when old_ptr, the new block and the length are all multiples of
+@ four, else by bytes.  Unaligned word accesses fault on ARMv6-M; aligned
+@ ones give the same bytes as the byte copy even when a wrong old_len makes
+@ the blocks overlap, as the two are then at least a word apart.
+@
+@ Registers on the fast path:
+@   r0 old_ptr, then the result   r1 old_len (0 here)   r2 top, then the end
+@   of the new block, then the new cursor   r3 new_len   r4 mask
+@   r5 &state   r6 arena start   r7 arena end   ip PRIMASK as the caller had it
 
     .syntax unified
     .cpu    cortex-m0
@@ -57,74 +81,74 @@
     .weak   __cabi_arena_exhausted
     .p2align 2
 __cabi_arena_realloc:
-    push    {r3, r4, r5, r6, r7, lr}  @ r3 too: keeps sp 8-byte aligned for
-                                    @ the trap hook (AAPCS)
-    subs    r4, r2, #1
-    bcc     .Ltrap                  @ align 0: the subtraction borrows
+    push    {r3, r4, r5, r6, r7, lr}  @ six words: sp stays 8-byte aligned
+    mrs     ip, primask             @ first: every trap restores it
+    subs    r4, r2, #1              @ mask
+    bcc     .Lunmask_trap           @ align 0: the subtraction borrows
     tst     r2, r4
-    bne     .Ltrap                  @ more than one bit set
+    bne     .Lunmask_trap           @ more than one bit set
     cmp     r3, #0
-    beq     .Ldone                  @ new_len == 0: return align in r2
+    beq     .Lzero                  @ new_len == 0: return align
     adr     r5, .Lpool
     ldm     r5, {r5, r6, r7}
-    mrs     ip, primask
     cpsid   i                       @ nothing may allocate until the store
     ldr     r2, [r5]
-    adds    r2, r6                  @ top = start + offset
-    @ The most recent block ends at top; it grows or shrinks in place when it
-    @ lies inside the arena and is aligned as asked.  A caller's old_len that
-    @ reaches below the arena start must not move the cursor there.
-    subs    r2, r1
-    cmp     r2, r0
-    bne     .Lfresh
-    cmp     r0, r6
-    blo     .Lfresh
-    tst     r0, r4
-    beq     .Lclaim                 @ r2 == old_ptr
-.Lfresh:
-    adds    r2, r1                  @ top again
-    adds    r2, r4
-    bcs     .Lunmask_trap           @ top + align - 1 wraps
-    bics    r2, r4                  @ aligned start of the new block
-.Lclaim:
-    subs    r7, r2                  @ room = end - p ...
-    bcc     .Lunmask_trap           @ ... p beyond the end
-    cmp     r3, r7
-    bhi     .Lunmask_trap           @ new_len > room: exhausted
-    adds    r7, r2, r3
-    subs    r7, r6                  @ new cursor, as an offset
-    str     r7, [r5]
+    adds    r2, r6                  @ top = start + cursor
+    cmp     r1, #0
+    bne     .Lslow                  @ an old block: in place, or move it
+.Lbase:                             @ r2: the top (or the block in place)
+    adds    r0, r2, r4              @ C: top + mask wraps
+    bcs     .Lunmask_trap
+    bics    r0, r4                  @ p, the aligned start of the block
+    adds    r2, r0, r3              @ C: p + new_len wraps
+    bcs     .Lunmask_trap
+    cmp     r2, r7
+    bhi     .Lunmask_trap           @ p + new_len > end: exhausted
+    subs    r2, r6                  @ the new cursor
+    str     r2, [r5]
     msr     primask, ip             @ the bump is done: unmask as before
-    cmp     r2, r0
-    beq     .Ldone                  @ in place: the prefix is already there
-    cmp     r1, r3
-    bls     .Lmin
-    movs    r1, r3                  @ copy min(old_len, new_len) bytes
-.Lmin:
-    movs    r4, r0
-    orrs    r4, r2
-    lsls    r4, r4, #30             @ zero when both blocks are word-aligned
-.Lcopy:                             @ backwards: bytes until a word boundary
-    cmp     r1, #0                  @ of the length, then words if aligned
-    beq     .Ldone
-    lsls    r5, r1, #30
-    orrs    r5, r4
-    bne     .Lbyte
-    subs    r1, #4
-    ldr     r3, [r0, r1]
-    str     r3, [r2, r1]
-    b       .Lcopy
-.Lbyte:
-    subs    r1, #1
-    ldrb    r3, [r0, r1]
-    strb    r3, [r2, r1]
-    b       .Lcopy
 .Ldone:
-    mov     r0, r2
     pop     {r3, r4, r5, r6, r7, pc}
+
+.Lslow:                             @ r0 old_ptr, r1 old_len, r2 top; masked
+    subs    r2, r1                  @ where the old block would start ...
+    cmp     r2, r0
+    bne     .Lmove                  @ ... if it were the most recent one
+    tst     r0, r4
+    bne     .Lmove                  @ not aligned as asked
+    cmp     r0, r6
+    bhs     .Lbase                  @ in place, inside the arena
+.Lmove:
+    adds    r2, r1                  @ the top again
+    bl      .Lfake                  @ returns when the new block is claimed
+.Lcopy:                             @ r0 new block, r3 old_ptr, r4 old_len,
+    cmp     r4, r5                  @ r5 new_len; unmasked
+    bls     1f
+    movs    r4, r5                  @ copy min(old_len, new_len) > 0 bytes
+1:  movs    r7, r0
+    orrs    r7, r3
+    orrs    r7, r4
+    lsls    r7, r7, #30             @ zero when words can do it all
+    beq     .Lwords
+.Lbytes:
+    subs    r4, #1
+    ldrb    r6, [r3, r4]
+    strb    r6, [r0, r4]
+    bne     .Lbytes                 @ then r4 is 0: .Lwords returns at once
+.Lwords:
+    subs    r4, #4
+    bcc     .Ldone
+    ldr     r6, [r3, r4]
+    str     r6, [r0, r4]
+    b       .Lwords
+.Lfake:                             @ the copy's frame (see Shape), then
+    push    {r0, r1, r3, r4, r5, lr} @ claim a fresh block
+    b       .Lbase
+.Lzero:
+    movs    r0, r2                  @ align
+    b       .Ldone
 .Lunmask_trap:                      @ the hook runs with the caller's PRIMASK
     msr     primask, ip
-.Ltrap:
     bl      __cabi_arena_exhausted  @ must not return ...
     udf     #0                      @ ... and if it does, stop here
     .p2align 2

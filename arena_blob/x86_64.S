@@ -74,11 +74,11 @@ __cabi_arena_realloc:
     notl    %r8d
     andl    %r8d, %eax              # aligned start of the new block
 .Lclaim:
-    subl    %eax, %r10d             # room = end - p ...
-    jb      .Ltrap                  # ... p beyond the end
-    cmpl    %r10d, %ecx
-    ja      .Ltrap                  # new_len > room: exhausted
-    leal    (%rax,%rcx), %edx
+    movl    %eax, %edx
+    addl    %ecx, %edx              # the block's end: p + new_len wraps ...
+    jc      .Ltrap
+    cmpl    %r10d, %edx
+    ja      .Ltrap                  # ... or passes the end: exhausted
     subl    %r9d, %edx              # new cursor, as an offset
     movl    %edx, (%r11)
     cmpl    %edi, %eax
