@@ -44,8 +44,10 @@ type Image struct {
 
 // Section is one section header.
 type Section struct {
-	Index     int
-	Name      string
+	Index int
+	Name  string
+	// NameOff is sh_name, the name's offset in the section name table.
+	NameOff   uint32
 	Type      elf.SectionType
 	Flags     elf.SectionFlag
 	Addr      uint64
@@ -146,6 +148,9 @@ func Read(name string, data []byte) (img *Image, err error) {
 	if len(data) < 16 || !bytes.Equal(data[:4], []byte(elf.ELFMAG)) {
 		return nil, errorf(name, "not an ELF file")
 	}
+	if err := checkLayout(name, data); err != nil {
+		return nil, err
+	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
 		return nil, errorf(name, "malformed ELF file: %v", trimELFPrefix(err))
@@ -162,7 +167,24 @@ func Read(name string, data []byte) (img *Image, err error) {
 	if err := img.readHeader(); err != nil {
 		return nil, err
 	}
-	shtEnd := img.Shoff + uint64(len(f.Sections))*uint64(img.Shentsize)
+	// From SHN_LORESERVE sections on, the counts and the name table's
+	// index live in section 0 (debug/elf reads them there); the writer
+	// keeps them in the file header.
+	if len(f.Sections) >= int(elf.SHN_LORESERVE) || img.Shstrndx >= int(elf.SHN_LORESERVE) {
+		return nil, errorf(name, "%d sections: extended section numbering is not supported", len(f.Sections))
+	}
+	ehsize := uint64(52)
+	if img.Class == elf.ELFCLASS64 {
+		ehsize = 64
+	}
+	headers := []struct {
+		what     string
+		off, end uint64
+	}{
+		{"file header", 0, ehsize},
+		{"program header table", img.Phoff, img.Phoff + uint64(len(f.Progs))*uint64(img.Phentsize)},
+		{"section header table", img.Shoff, img.Shoff + uint64(len(f.Sections))*uint64(img.Shentsize)},
+	}
 	for i, s := range f.Sections {
 		// Size and Addralign as the header has them: for a compressed
 		// section debug/elf reports the uncompressed ones instead, and
@@ -171,6 +193,7 @@ func Read(name string, data []byte) (img *Image, err error) {
 			Index: i, Name: s.Name, Type: s.Type, Flags: s.Flags,
 			Addr: s.Addr, Offset: s.Offset, Size: s.FileSize, Link: s.Link,
 			Info: s.Info, Addralign: s.Addralign, Entsize: s.Entsize,
+			NameOff: img.Order.Uint32(data[img.shdrOff(i):]),
 		}
 		if s.Flags&elf.SHF_COMPRESSED != 0 {
 			if s.Flags&elf.SHF_ALLOC != 0 || s.Type == elf.SHT_NOBITS {
@@ -181,11 +204,17 @@ func Read(name string, data []byte) (img *Image, err error) {
 		if n := sec.FileSize(); (n > 0 || sec.Type != elf.SHT_NOBITS && sec.Type != elf.SHT_NULL) && (sec.Offset > uint64(len(data)) || n > uint64(len(data))-sec.Offset) {
 			return nil, &Error{File: name, Section: sec.Label(), Msg: fmt.Sprintf("contents at 0x%x+0x%x lie past the end of the file (0x%x bytes)", sec.Offset, n, len(data))}
 		}
-		// The writer moves the table and the sections it rewrites apart.
-		if n := sec.FileSize(); n > 0 && sec.Offset < shtEnd && img.Shoff < sec.Offset+n {
-			return nil, &Error{File: name, Section: sec.Label(), Msg: fmt.Sprintf("contents at 0x%x+0x%x lie over the section header table (0x%x+0x%x)", sec.Offset, n, img.Shoff, shtEnd-img.Shoff)}
+		// The writer rewrites sections, and the headers' fields, each on
+		// its own: they must not lie over each other.
+		for _, h := range headers {
+			if n := sec.FileSize(); n > 0 && h.end > h.off && sec.Offset < h.end && h.off < sec.Offset+n {
+				return nil, &Error{File: name, Section: sec.Label(), Msg: fmt.Sprintf("contents at 0x%x+0x%x lie over the %s (0x%x+0x%x)", sec.Offset, n, h.what, h.off, h.end-h.off)}
+			}
 		}
 		img.Sections = append(img.Sections, sec)
+	}
+	if err := checkOverlaps(name, img.Sections); err != nil {
+		return nil, err
 	}
 	for i, p := range f.Progs {
 		img.Progs = append(img.Progs, &Prog{
@@ -442,11 +471,11 @@ func relocTypeName(m elf.Machine, t uint32) string {
 	case elf.EM_ARM:
 		return relocs.ARMTypeName(elf.R_ARM(t))
 	case elf.EM_RISCV:
-		return elf.R_RISCV(t).String()
+		return relocs.RISCVTypeName(elf.R_RISCV(t))
 	case elf.EM_AARCH64:
-		return elf.R_AARCH64(t).String()
+		return relocs.AArch64TypeName(elf.R_AARCH64(t))
 	case elf.EM_X86_64:
-		return elf.R_X86_64(t).String()
+		return relocs.X86_64TypeName(elf.R_X86_64(t))
 	}
 	return fmt.Sprintf("relocation type %d", t)
 }

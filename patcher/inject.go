@@ -57,6 +57,9 @@ func linkAllocator(img *Image, a arch, v arenablob.Variant, addr uint64, syms ma
 			return nil, entryInfo{}, &Error{File: objName, Section: s.Label(),
 				Msg: fmt.Sprintf("holds %d bytes of data of its own; a linked image has no room for it: use %s and the arena symbols, or patch the relocatable object before its final link", s.Size, stateSym)}
 		}
+		if err := padAlign(objName, s.Label(), s.Addralign); err != nil {
+			return nil, entryInfo{}, err
+		}
 		code = pad(code, max(s.Addralign, 1))
 		base[s.Index] = uint64(len(code))
 		code = append(code, obj.contents(s)...)

@@ -166,6 +166,9 @@ func (p *Plan) planRelocatable(opts Options, imports []*Symbol) error {
 		addr, thumb := symbolAddress(p.arch, &fn)
 		p.Allocator = &Allocator{Variant: v.Name, SHA256: v.SHA256, Address: addr, Size: fn.Size, Thumb: thumb}
 	}
+	if err := importsDefinedElsewhere(img, imports, &fn); err != nil {
+		return err
+	}
 	if err := o.provideRegion(opts); err != nil {
 		return err
 	}
@@ -206,6 +209,9 @@ func (o *objPlan) merge(v arenablob.Variant) (symRef, Symbol, error) {
 	for _, s := range obj.Sections {
 		if !s.Alloc() || s.Size == 0 {
 			continue
+		}
+		if err := padAlign(objName, s.Label(), s.Addralign); err != nil {
+			return symRef{}, Symbol{}, err
 		}
 		idx := uint16(len(img.Sections) + len(o.added))
 		as := addedSection{name: s.Name, typ: s.Type, flags: s.Flags, align: s.Addralign, size: s.Size}
@@ -318,6 +324,13 @@ func (o *objPlan) provideRegion(opts Options) error {
 	}
 	needState := wants(stateSym)
 	needArena := wants(arenaStart) || wants(arenaEnd)
+	// The arena is one section: a bound the object defines itself would
+	// lie elsewhere.
+	for _, n := range []string{arenaStart, arenaEnd} {
+		if s := img.SymbolNamed(n); needArena && s != nil && !s.Undefined() {
+			return &Error{File: img.Name, Symbol: n, Msg: "is defined by the object itself, so the arena elfpatch adds would have its other bound elsewhere"}
+		}
+	}
 	if opts.SetSize && !needArena {
 		return &Error{File: img.Name, Symbol: allocSym, Msg: "the object's own allocator does not use __elfpatch_arena_start/__elfpatch_arena_end; --arena-size cannot size its arena"}
 	}
@@ -496,6 +509,12 @@ func (p *Plan) resizeObject(opts Options, imports []*Symbol) error {
 	img := p.img
 	start, end := img.SymbolNamed(arenaStart), img.SymbolNamed(arenaEnd)
 	fn := img.SymbolNamed(allocSym)
+	if fn.Kind() != elf.STT_FUNC {
+		return &Error{File: img.Name, Symbol: allocSym, Msg: fmt.Sprintf("defined but not as a function (%v)", fn.Kind())}
+	}
+	if err := importsDefinedElsewhere(img, imports, fn); err != nil {
+		return err
+	}
 	addr, thumb := symbolAddress(p.arch, fn)
 	p.Allocator = &Allocator{Variant: "added before", Address: addr, Size: fn.Size, Thumb: thumb}
 	if pv := p.recorded; pv != nil {
@@ -527,6 +546,18 @@ func (p *Plan) resizeObject(opts Options, imports []*Symbol) error {
 	p.edit.setShdr(sec.Index, shSize, opts.ArenaSize)
 	p.defineSymbol(end, opts.ArenaSize, 0, end.Shndx, elf.STT_NOTYPE)
 	p.Changes = append(p.Changes, Change{What: fmt.Sprintf("%s size 0x%x -> 0x%x", sec.Label(), sec.Size, opts.ArenaSize), FileOffset: img.shdrOff(sec.Index), Size: uint64(img.Shentsize)})
+	return nil
+}
+
+// importsDefinedElsewhere refuses an import spelling the object defines as
+// something other than the allocator fn: the patch would leave it naming
+// another function, which verify rejects.
+func importsDefinedElsewhere(img *Image, imports []*Symbol, fn *Symbol) error {
+	for _, s := range imports {
+		if !s.Undefined() && (s.Shndx != fn.Shndx || s.Value != fn.Value) {
+			return &Error{File: img.Name, Symbol: s.Name, Msg: fmt.Sprintf("is defined by the object, but not as %s", allocSym)}
+		}
+	}
 	return nil
 }
 

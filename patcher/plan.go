@@ -183,6 +183,11 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{File: img.Name, Machine: machineName(img.Machine), img: img, arch: a, opts: opts, edit: newEdit()}
+	for _, name := range opts.Imports {
+		if reservedName(name) {
+			return nil, &Error{File: img.Name, Symbol: name, Msg: "cannot be an import: elfpatch reads or defines this symbol"}
+		}
+	}
 
 	names, imports, order := findImports(img, opts)
 	for _, s := range imports {
@@ -265,6 +270,7 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 		p.Sites = append(p.Sites, site)
 	}
 	sort.Slice(p.Sites, func(i, j int) bool { return p.Sites[i].fileOff < p.Sites[j].fileOff })
+	errs = append(errs, p.overlapping()...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -276,6 +282,46 @@ func NewPlan(img *Image, opts Options) (*Plan, error) {
 	p.defineImports(imports, tgt)
 	p.decideAction()
 	return p, nil
+}
+
+// reservedName reports a symbol the plan reads or defines besides the
+// imports: elfpatch's own, the trap hook, and the bounds of .bss. Bound to
+// the allocator, it would change what the plan checked.
+func reservedName(name string) bool {
+	if strings.HasPrefix(name, "__elfpatch_") || name == trapHook {
+		return true
+	}
+	for _, pair := range bssBounds {
+		if name == pair[0] || name == pair[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// overlapping refuses sites whose bytes overlap another site's (unless
+// both write the same bytes) or the slot the plan fills: one write would
+// undo the other.
+func (p *Plan) overlapping() Errors {
+	var errs Errors
+	at := func(s Site, format string, args ...any) *Error {
+		return &Error{File: p.img.Name, Section: s.Section, Offset: s.Offset, HasOffset: true, Reloc: s.Type, Symbol: s.Symbol, Msg: fmt.Sprintf(format, args...)}
+	}
+	for i := 1; i < len(p.Sites); i++ {
+		a, b := p.Sites[i-1], p.Sites[i]
+		same := a.fileOff == b.fileOff && string(a.bytes) == string(b.bytes)
+		if a.fileOff+uint64(len(a.bytes)) > b.fileOff && !same {
+			errs = append(errs, at(b, "overlaps the %s at %s+0x%x", a.Type, a.Section, a.Offset))
+		}
+	}
+	if s := p.Slot; s != nil && (p.slotCode != nil || len(p.veneers) > 0) {
+		for _, site := range p.Sites {
+			if site.fileOff < s.fileOff+s.Size && s.fileOff < site.fileOff+uint64(len(site.bytes)) {
+				errs = append(errs, at(site, "lies inside the allocator slot (%s)", slotSym))
+			}
+		}
+	}
+	return errs
 }
 
 func machineName(m elf.Machine) string {
@@ -310,6 +356,13 @@ func checkSupported(img *Image) (arch, error) {
 	}
 	if img.Symtab == nil {
 		return nil, errorf(img.Name, "no symbol table: the image was stripped; patch it before stripping")
+	}
+	// Sections are found, and added, by name.
+	if img.Shstrndx == 0 {
+		return nil, errorf(img.Name, "no section name table (e_shstrndx is 0)")
+	}
+	if s := img.SectionNamed(provenanceSection); s != nil && (s.Type != elf.SHT_NOTE || s.Alloc()) {
+		return nil, &Error{File: img.Name, Section: s.Label(), Msg: "is not the note elfpatch writes (SHT_NOTE, not loaded)"}
 	}
 	return a, nil
 }

@@ -76,7 +76,9 @@ func findImports(img *Image, opts Options) (names map[string]bool, imports []*Sy
 		imports = append(imports, s)
 	}
 	for _, r := range img.Relocs {
-		if r.Sym == 0 || !names[img.Syms[r.Sym].Name] || !r.Target.Alloc() {
+		// A relocation against a section or file symbol that happens to
+		// carry an import's name is not a use of the import.
+		if s := img.Syms[r.Sym]; r.Sym == 0 || !names[s.Name] || s.Kind() == elf.STT_SECTION || s.Kind() == elf.STT_FILE || !r.Target.Alloc() {
 			continue
 		}
 		sites = append(sites, r)

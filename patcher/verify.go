@@ -81,7 +81,7 @@ func Verify(img *Image, opts Options) (*VerifyReport, error) {
 		S, T = symbolAddress(a, alloc)
 	}
 	for _, s := range img.Syms {
-		if s.Index == 0 || !names[s.Name] || s.Kind() == elf.STT_SECTION {
+		if s.Index == 0 || !names[s.Name] || s.Kind() == elf.STT_SECTION || s.Kind() == elf.STT_FILE {
 			continue
 		}
 		if bound && (s.Undefined() || s.Value != alloc.Value) {

@@ -136,6 +136,9 @@ func (p *Plan) renderObject() ([]byte, error) {
 			copy(out[s.Offset:], c)
 			continue
 		}
+		if err := padAlign(img.Name, s.Label(), s.Addralign); err != nil {
+			return nil, err
+		}
 		clear(out[s.Offset : s.Offset+s.FileSize()])
 		out = pad(out, max(s.Addralign, 1))
 		shdr[fieldKey{s.Index, shOffset}] = uint64(len(out))
@@ -316,7 +319,9 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 	}
 	var moving []*Section
 	for _, s := range img.Sections {
-		if s.FileSize() > 0 && s.Offset >= cut {
+		// A section that grows from nothing moves too.
+		_, grows := contents[s.Index]
+		if (s.FileSize() > 0 || grows) && s.Offset >= cut {
 			if s.Alloc() {
 				return nil, 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow the symbol table: a loaded section follows it in the file"}
 			}
@@ -329,6 +334,9 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 
 	res := append([]byte(nil), out[:cut]...)
 	for _, s := range moving {
+		if err := padAlign(img.Name, s.Label(), s.Addralign); err != nil {
+			return nil, 0, err
+		}
 		data, ok := contents[s.Index]
 		if !ok {
 			data = out[s.Offset : s.Offset+s.Size]
@@ -366,6 +374,20 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 		res = append(append(res, sht...), added...)
 	}
 	return res, shoff, nil
+}
+
+// maxPadAlign bounds the alignment elfpatch pads to where it places a
+// section anew (a table that grew, one that follows it, a section it
+// adds): the padding is written out, so a larger one, which no linker
+// gives such a section, would grow the file without bound.
+const maxPadAlign = 1 << 16
+
+// padAlign refuses to place a section at an alignment above maxPadAlign.
+func padAlign(file, section string, align uint64) error {
+	if align > maxPadAlign {
+		return &Error{File: file, Section: section, Msg: fmt.Sprintf("cannot place the section anew: its alignment %#x is more than %#x", align, uint64(maxPadAlign))}
+	}
+	return nil
 }
 
 func pad(b []byte, align uint64) []byte {

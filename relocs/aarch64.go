@@ -70,7 +70,7 @@ import (
 // AArch64TypeName returns the AAELF64 name of t, the one readelf and the
 // linkers print.
 func AArch64TypeName(t elf.R_AARCH64) string {
-	return t.String()
+	return typeName(t.String(), uint32(t))
 }
 
 // AArch64Apply computes the AAELF64 formula for t from v (v.T is ignored)

@@ -135,7 +135,7 @@ func ARMTypeName(t elf.R_ARM) string {
 	if t == armThmCall {
 		return "R_ARM_THM_CALL"
 	}
-	return t.String()
+	return typeName(t.String(), uint32(t))
 }
 
 // InterworkError reports a branch to code of the other instruction set from

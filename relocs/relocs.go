@@ -8,6 +8,7 @@ package relocs
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -103,4 +104,14 @@ func hexBytes(b []byte) string {
 		s[i] = fmt.Sprintf("0x%02x", c)
 	}
 	return strings.Join(s, " ")
+}
+
+// typeName is name, debug/elf's spelling of relocation type t, unless
+// debug/elf does not know t: it then names the nearest type below it
+// ("R_ARM_IRELATIVE+40"), a type the file does not have.
+func typeName(name string, t uint32) string {
+	if strings.Contains(name, "+") || name == strconv.FormatUint(uint64(t), 10) {
+		return fmt.Sprintf("unknown relocation type %d", t)
+	}
+	return name
 }

@@ -104,7 +104,7 @@ import (
 // RISCVTypeName returns the psABI name of t, the one readelf and the
 // linkers print.
 func RISCVTypeName(t elf.R_RISCV) string {
-	return t.String()
+	return typeName(t.String(), uint32(t))
 }
 
 // PCRelLoError reports an R_RISCV_PCREL_LO12_I or _S given to RISCVApply,

@@ -62,7 +62,7 @@ import (
 // X86_64TypeName returns the psABI name of t, the one readelf and the
 // linkers print.
 func X86_64TypeName(t elf.R_X86_64) string {
-	return t.String()
+	return typeName(t.String(), uint32(t))
 }
 
 // GOTError reports a GOT-relative relocation (R_X86_64_GOTPCREL,
