@@ -70,25 +70,35 @@ const (
 	dwLangAssembler  = 0x8001 // DW_LANG_Mips_Assembler: what assemblers say
 )
 
-// debugSection is one debug section's uncompressed contents.
+// debugSection is one debug section: its uncompressed length, the part
+// of it that stays (keep bytes) and what the patch appends. An
+// uncompressed section is never read: its new contents are the input's
+// range and the appended bytes. A compressed one is decompressed (data)
+// and compressed again.
 type debugSection struct {
 	sec        *Section
-	data       []byte
+	length     uint64 // uncompressed
+	keep       uint64
+	add        []byte
+	data       []byte // a compressed section's uncompressed contents
 	compressed uint32 // ELFCOMPRESS_ZLIB (1), ELFCOMPRESS_ZSTD (2), or 0
 	align      uint64 // ch_addralign of a compressed section
 }
+
+// end is where the next appended byte lands, as an offset in the section.
+func (d *debugSection) end() uint64 { return d.keep + uint64(len(d.add)) }
 
 func (img *Image) readDebugSection(name string) (*debugSection, error) {
 	sec := img.SectionNamed(name)
 	if sec == nil {
 		return nil, nil
 	}
-	d := &debugSection{sec: sec, data: img.contents(sec)}
+	d := &debugSection{sec: sec, length: sec.FileSize()}
+	d.keep = d.length
 	if sec.Flags&elf.SHF_COMPRESSED == 0 {
-		d.data = append([]byte(nil), d.data...)
 		return d, nil
 	}
-	raw := d.data
+	raw := img.contents(sec)
 	hdr := 12
 	if img.Class == elf.ELFCLASS64 {
 		hdr = 24
@@ -129,22 +139,22 @@ func (img *Image) readDebugSection(name string) (*debugSection, error) {
 		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("does not decompress to its %d bytes", size)}
 	}
 	d.data = data
+	d.length, d.keep = size, size
 	return d, nil
 }
 
 // maxDebugSection bounds what a compressed debug section may claim.
 const maxDebugSection = 256 << 20
 
-// encode compresses a debug section again as it was.
+// encodeDebugSection compresses a debug section's new contents as the
+// section was compressed.
 func (img *Image) encodeDebugSection(d *debugSection) ([]byte, error) {
-	if d.compressed == 0 {
-		return d.data, nil
-	}
+	data := append(d.data[:d.keep:d.keep], d.add...)
 	var body bytes.Buffer
 	switch d.compressed {
 	case uint32(elf.COMPRESS_ZLIB):
 		w := zlib.NewWriter(&body)
-		w.Write(d.data)
+		w.Write(data)
 		if err := w.Close(); err != nil {
 			return nil, err
 		}
@@ -153,7 +163,7 @@ func (img *Image) encodeDebugSection(d *debugSection) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.Write(d.data)
+		w.Write(data)
 		if err := w.Close(); err != nil {
 			return nil, err
 		}
@@ -162,11 +172,11 @@ func (img *Image) encodeDebugSection(d *debugSection) ([]byte, error) {
 	if img.Class == elf.ELFCLASS64 {
 		hdr = make([]byte, 24)
 		img.Order.PutUint32(hdr, d.compressed)
-		img.Order.PutUint64(hdr[8:], uint64(len(d.data)))
+		img.Order.PutUint64(hdr[8:], uint64(len(data)))
 		img.Order.PutUint64(hdr[16:], d.align)
 	} else {
 		img.Order.PutUint32(hdr, d.compressed)
-		img.Order.PutUint32(hdr[4:], uint32(len(d.data)))
+		img.Order.PutUint32(hdr[4:], uint32(len(data)))
 		img.Order.PutUint32(hdr[8:], uint32(d.align))
 	}
 	return append(hdr, body.Bytes()...), nil
@@ -246,10 +256,10 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 			if c.d == nil {
 				continue
 			}
-			if c.off > uint64(len(c.d.data)) {
+			if c.off > c.d.length {
 				return &Error{File: img.Name, Section: c.d.sec.Label(), Msg: "is shorter than the unit elfpatch recorded adding"}
 			}
-			c.d.data = c.d.data[:c.off]
+			c.d.keep = c.off
 		}
 	}
 	o, ok := img.Order.(binary.AppendByteOrder)
@@ -266,14 +276,14 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 	if img.Class == elf.ELFCLASS64 {
 		addrSize = 8
 	}
-	offs := &DebugOffsets{Info: uint64(len(info.data)), Abbrev: uint64(len(abbrev.data)), Line: uint64(len(line.data))}
+	offs := &DebugOffsets{Info: info.end(), Abbrev: abbrev.end(), Line: line.end()}
 	if aranges != nil {
-		offs.Aranges = uint64(len(aranges.data))
+		offs.Aranges = aranges.end()
 	}
 	if len(units) > 0 {
 		// .debug_abbrev: one table for every unit: the unit and its
 		// subprogram.
-		abbrev.data = append(abbrev.data, 1, dwTagCompileUnit, 1,
+		abbrev.add = append(abbrev.add, 1, dwTagCompileUnit, 1,
 			dwAtProducer, dwFormString, dwAtLanguage, dwFormData2, dwAtName, dwFormString, dwAtCompDir, dwFormString,
 			dwAtLowPC, dwFormAddr, dwAtHighPC, dwFormData4, dwAtStmtList, dwFormSecOffset, 0, 0,
 			2, dwTagSubprogram, 0,
@@ -281,7 +291,7 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 			0)
 	}
 	for _, u := range units {
-		infoOff, lineOff := uint64(len(info.data)), uint64(len(line.data))
+		infoOff, lineOff := info.end(), line.end()
 
 		// .debug_info: the unit and its one subprogram.
 		var cu []byte
@@ -301,7 +311,7 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 		cu = putAddr(cu, u.fnLow)
 		cu = o.AppendUint32(cu, uint32(u.fnSize))
 		cu = append(cu, 0)
-		info.data = append(o.AppendUint32(info.data, uint32(len(cu))), cu...)
+		info.add = append(o.AppendUint32(info.add, uint32(len(cu))), cu...)
 
 		// .debug_line: a version 4 program over the rows.
 		var prog []byte
@@ -337,7 +347,7 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 		lu = o.AppendUint16(lu, 4)
 		lu = o.AppendUint32(lu, uint32(len(hdr)))
 		lu = append(append(lu, hdr...), prog...)
-		line.data = append(o.AppendUint32(line.data, uint32(len(lu))), lu...)
+		line.add = append(o.AppendUint32(line.add, uint32(len(lu))), lu...)
 
 		// .debug_aranges, where the image has them.
 		if aranges != nil {
@@ -350,15 +360,28 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 			}
 			ar = putAddr(putAddr(ar, u.low), u.size)
 			ar = putAddr(putAddr(ar, 0), 0)
-			aranges.data = append(o.AppendUint32(aranges.data, uint32(len(ar))), ar...)
+			aranges.add = append(o.AppendUint32(aranges.add, uint32(len(ar))), ar...)
 		}
 	}
 
 	if p.objContents == nil {
 		p.objContents = map[int][]byte{}
 	}
+	if p.ropes == nil {
+		p.ropes = map[int]rope{}
+	}
 	for _, d := range []*debugSection{info, abbrev, line, aranges} {
 		if d == nil {
+			continue
+		}
+		if d.compressed == 0 {
+			// The section stays where the input has it, with the new
+			// bytes after the part kept: only those few are compared.
+			if d.end() == d.length && bytes.Equal(d.add, img.contents(d.sec)[d.keep:]) {
+				continue
+			}
+			p.ropes[d.sec.Index] = rope{{input: true, off: d.sec.Offset, n: d.keep}, {n: uint64(len(d.add)), data: d.add}}
+			p.Changes = append(p.Changes, Change{What: fmt.Sprintf("debug information for the allocator in %s", d.sec.Label()), FileOffset: d.sec.Offset, Size: d.end()})
 			continue
 		}
 		enc, err := img.encodeDebugSection(d)

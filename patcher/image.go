@@ -372,6 +372,13 @@ func (img *Image) readRelocs() error {
 			return &Error{File: img.Name, Section: s.Label(), Msg: fmt.Sprintf("sh_info %d names no section", s.Info)}
 		}
 		target := img.Sections[s.Info]
+		if img.Type != elf.ET_REL && !target.Alloc() {
+			// A linked image's relocations of what is not loaded (the
+			// debug sections, with --emit-relocs) hold no import site and
+			// nothing a patch changes: they are not decoded, so that
+			// megabytes of them cost nothing.
+			continue
+		}
 		raw := img.contents(s)
 		o := img.Order
 		for i := uint64(0); i < s.Size/ent; i++ {

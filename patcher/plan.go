@@ -89,7 +89,13 @@ type Plan struct {
 	// A relocatable object's patch: contents that replace existing
 	// sections, and sections appended.
 	objContents map[int][]byte
-	objAdded    []addedSection
+	// ropes are new contents made mostly of the input's own bytes (a
+	// debug section with a unit appended), kept as ranges, not copies.
+	ropes map[int]rope
+	// rendered is the output decideAction described, for Render.
+	rendered  *Output
+	renderErr error
+	objAdded  []addedSection
 	// recorded is the provenance note of an object patched before.
 	recorded *Provenance
 	// debug is where the allocator's compile unit went.
@@ -751,8 +757,10 @@ func (p *Plan) defineImports(imports []*Symbol, tgt *target) {
 func (p *Plan) decideAction() {
 	img := p.img
 	out, err := p.render()
+	// NewPlan is done with the plan: Render hands this output out.
+	p.rendered, p.renderErr = out, err
 	switch {
-	case err == nil && string(out) == string(img.Data):
+	case err == nil && out.check(img.Name) == nil && out.unchanged():
 		p.Action = "unchanged"
 	case p.Arena != nil && p.Arena.NewSize != p.Arena.Size && p.allBound():
 		p.Action = "resize"

@@ -138,13 +138,17 @@ func RoundTrip(img *Image) (err error) {
 		return nil
 	}
 	p := &Plan{File: img.Name, img: img, edit: newEdit()}
-	same, err := p.render()
+	o, err := p.render()
 	if err != nil {
 		return err
 	}
+	same := o.Bytes()
 	if off, ok := firstDifference(same, img.Data); ok {
 		return atOffset(img.Name, uint64(off), "a patch that changes nothing writes 0x%02x where the file has 0x%02x (%s)",
 			byteAt(same, off), byteAt(img.Data, off), blame(regions, uint64(off)))
+	}
+	if !o.unchanged() {
+		return errorf(img.Name, "internal error: a patch that changes nothing is not seen as unchanged")
 	}
 	return nil
 }

@@ -88,25 +88,53 @@ func (p *Plan) defineSymbol(s *Symbol, value, size uint64, shndx uint16, kind el
 func (img *Image) shdrOff(i int) uint64 { return img.Shoff + uint64(i)*uint64(img.Shentsize) }
 func (img *Image) phdrOff(i int) uint64 { return img.Phoff + uint64(i)*uint64(img.Phentsize) }
 
-// Apply produces the patched file's bytes.
-func (p *Plan) Apply() ([]byte, error) { return p.render() }
+// Apply produces the patched file's bytes, in memory.
+func (p *Plan) Apply() ([]byte, error) {
+	o, err := p.Render()
+	if err != nil {
+		return nil, err
+	}
+	return o.Bytes(), nil
+}
+
+// Render describes the patched file: WriteTo writes it.
+func (p *Plan) Render() (*Output, error) {
+	o, err := p.rendered, p.renderErr
+	if o == nil && err == nil {
+		o, err = p.render()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return o, o.check(p.img.Name)
+}
+
+// newContents gathers the sections the plan gives new contents.
+func (p *Plan) newContents() map[int]rope {
+	contents := map[int]rope{}
+	for i, c := range p.objContents {
+		contents[i] = bytesRope(c)
+	}
+	for i, r := range p.ropes {
+		contents[i] = r
+	}
+	return contents
+}
 
 // renderObject builds a patched relocatable object. Nothing in it is
 // loaded at an offset, so it keeps every byte where it was: a section that
 // changes size is cleared where it was and written after the end, the new
 // sections follow, and then the section header table, extended.
-func (p *Plan) renderObject() ([]byte, error) {
+func (p *Plan) renderObject() (*Output, error) {
 	img, e := p.img, p.edit
-	out := append([]byte(nil), img.Data...)
-	contents := map[int][]byte{}
-	for i, c := range p.objContents {
-		contents[i] = c
-	}
+	out := newOutput(img.Data)
+	out.appendInput(0, uint64(len(img.Data)))
+	contents := p.newContents()
 	if _, done := contents[img.Symtab.Index]; !done && (len(e.syms) > 0 || len(e.added) > 0) {
 		symtab, strtab := p.renderSymbols()
-		contents[img.Symtab.Index] = symtab
+		contents[img.Symtab.Index] = bytesRope(symtab)
 		if len(strtab) != int(img.Strtab.Size) {
-			contents[img.Strtab.Index] = strtab
+			contents[img.Strtab.Index] = bytesRope(strtab)
 		}
 	}
 	shdr := map[fieldKey]uint64{}
@@ -119,67 +147,84 @@ func (p *Plan) renderObject() ([]byte, error) {
 	if len(p.objAdded) > 0 {
 		tab := append([]byte(nil), img.contents(shstr)...)
 		if c, ok := contents[shstr.Index]; ok {
-			tab = append([]byte(nil), c...)
+			tab = append([]byte(nil), c.bytes(img.Data)...)
 		}
 		for _, a := range p.objAdded {
 			names = append(names, uint32(len(tab)))
 			tab = append(append(tab, a.name...), 0)
 		}
-		contents[shstr.Index] = tab
+		contents[shstr.Index] = bytesRope(tab)
 	}
 	for _, s := range img.Sections {
 		c, ok := contents[s.Index]
 		if !ok {
 			continue
 		}
-		if uint64(len(c)) == s.FileSize() {
-			copy(out[s.Offset:], c)
+		if c.size() == s.FileSize() {
+			out.writeAt(s.Offset, c.bytes(img.Data))
 			continue
 		}
 		if err := padAlign(img.Name, s.Label(), s.Addralign); err != nil {
 			return nil, err
 		}
-		clear(out[s.Offset : s.Offset+s.FileSize()])
-		out = pad(out, max(s.Addralign, 1))
-		shdr[fieldKey{s.Index, shOffset}] = uint64(len(out))
-		shdr[fieldKey{s.Index, shSize}] = uint64(len(c))
-		out = append(out, c...)
+		out.writeAt(s.Offset, make([]byte, s.FileSize()))
+		out.pad(max(s.Addralign, 1))
+		shdr[fieldKey{s.Index, shOffset}] = out.Size()
+		shdr[fieldKey{s.Index, shSize}] = c.size()
+		out.appendRope(c)
 	}
 	offs := make([]uint64, len(p.objAdded))
 	for i, a := range p.objAdded {
 		if a.typ != elf.SHT_NOBITS {
-			out = pad(out, max(a.align, 1))
+			out.pad(max(a.align, 1))
 		}
-		offs[i] = uint64(len(out))
-		out = append(out, a.data...)
+		offs[i] = out.Size()
+		out.appendBytes(a.data)
 	}
 	// The section header table moves to the end, its old place cleared.
 	shtSize := uint64(len(img.Sections)) * uint64(img.Shentsize)
-	sht := append([]byte(nil), img.Data[img.Shoff:img.Shoff+shtSize]...)
 	if len(p.objAdded) > 0 {
-		clear(out[img.Shoff : img.Shoff+shtSize])
+		out.writeAt(img.Shoff, make([]byte, shtSize))
+		out.pad(img.relocAlign())
+		shoff := out.Size()
+		out.appendInput(img.Shoff, shtSize)
 		for i, a := range p.objAdded {
-			sht = append(sht, img.encodeShdr(names[i], a, offs[i])...)
+			out.appendBytes(img.encodeShdr(names[i], a, offs[i]))
 		}
-		out = pad(out, img.relocAlign())
-		shoff := uint64(len(out))
-		out = append(out, sht...)
+		shnum := make([]byte, 2)
+		img.Order.PutUint16(shnum, uint16(len(img.Sections)+len(p.objAdded)))
 		if img.Class == elf.ELFCLASS64 {
-			img.Order.PutUint64(out[40:], shoff)
-			img.Order.PutUint16(out[60:], uint16(len(img.Sections)+len(p.objAdded)))
+			out.putField(img, 0, fieldSpec{40, 8}, shoff)
+			out.writeAt(60, shnum)
 		} else {
-			img.Order.PutUint32(out[32:], uint32(shoff))
-			img.Order.PutUint16(out[48:], uint16(len(img.Sections)+len(p.objAdded)))
+			out.putField(img, 0, fieldSpec{32, 4}, shoff)
+			out.writeAt(48, shnum)
 		}
-		for k, v := range shdr {
-			putField(img, out, shoff+uint64(k.index)*uint64(img.Shentsize), shdrFieldOffset(img.Class, k.field), v)
+		for _, k := range sortedKeys(shdr) {
+			out.putField(img, shoff+uint64(k.index)*uint64(img.Shentsize), shdrFieldOffset(img.Class, k.field), shdr[k])
 		}
 		return out, nil
 	}
-	for k, v := range shdr {
-		putField(img, out, img.shdrOff(k.index), shdrFieldOffset(img.Class, k.field), v)
+	for _, k := range sortedKeys(shdr) {
+		out.putField(img, img.shdrOff(k.index), shdrFieldOffset(img.Class, k.field), shdr[k])
 	}
 	return out, nil
+}
+
+// sortedKeys orders header edits, so that the output's list of edits is
+// the same on every run.
+func sortedKeys(m map[fieldKey]uint64) []fieldKey {
+	keys := make([]fieldKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].index != keys[j].index {
+			return keys[i].index < keys[j].index
+		}
+		return keys[i].field < keys[j].field
+	})
+	return keys
 }
 
 // encodeShdr encodes a section header for an added section.
@@ -208,32 +253,30 @@ func (img *Image) encodeShdr(name uint32, a addedSection, off uint64) []byte {
 	return h
 }
 
-// render builds the output: the input's bytes with the plan's edits. Only
-// the symbol and string tables may grow; when they do, they and whatever
-// non-loaded sections follow them are laid out again after the loaded
-// contents, and the section header table after them.
-func (p *Plan) render() ([]byte, error) {
+// render describes the output: the input's bytes with the plan's edits.
+// Only non-loaded sections may grow (the symbol and string tables, the
+// debug sections, the note); when they do, they and whatever non-loaded
+// sections follow them are laid out again after the loaded contents, and
+// the section header table after them.
+func (p *Plan) render() (*Output, error) {
 	if p.img.Type == elf.ET_REL {
 		return p.renderObject()
 	}
 	img, e := p.img, p.edit
-	out := append([]byte(nil), img.Data...)
+	out := newOutput(img.Data)
 	for _, pt := range e.patches {
-		if pt.off > uint64(len(out)) || uint64(len(pt.data)) > uint64(len(out))-pt.off {
+		if pt.off > uint64(len(img.Data)) || uint64(len(pt.data)) > uint64(len(img.Data))-pt.off {
 			return nil, atOffset(img.Name, pt.off, "internal error: patch of %d bytes past the end of the file", len(pt.data))
 		}
-		copy(out[pt.off:], pt.data)
+		out.patchInput(pt.off, pt.data)
 	}
 
-	contents := map[int][]byte{}
-	for i, c := range p.objContents {
-		contents[i] = c
-	}
+	contents := p.newContents()
 	if len(e.syms) > 0 || len(e.added) > 0 {
 		symtab, strtab := p.renderSymbols()
-		contents[img.Symtab.Index] = symtab
+		contents[img.Symtab.Index] = bytesRope(symtab)
 		if len(strtab) != int(img.Strtab.Size) {
-			contents[img.Strtab.Index] = strtab
+			contents[img.Strtab.Index] = bytesRope(strtab)
 		}
 	}
 	// Added sections need their names in the section name table.
@@ -245,7 +288,7 @@ func (p *Plan) render() ([]byte, error) {
 			names = append(names, uint32(len(tab)))
 			tab = append(append(tab, a.name...), 0)
 		}
-		contents[sh.Index] = tab
+		contents[sh.Index] = bytesRope(tab)
 	}
 
 	shdr := map[fieldKey]uint64{}
@@ -254,53 +297,64 @@ func (p *Plan) render() ([]byte, error) {
 	}
 	shoff := img.Shoff
 	var grown []*Section
-	for i, c := range contents {
-		s := img.Sections[i]
-		if uint64(len(c)) == s.Size {
-			copy(out[s.Offset:], c)
+	for _, i := range sortedIndices(contents) {
+		s, c := img.Sections[i], contents[i]
+		if c.size() == s.Size {
+			out.patchInput(s.Offset, c.bytes(img.Data))
 			continue
 		}
 		grown = append(grown, s)
 	}
 	if len(grown) > 0 {
 		var err error
-		out, shoff, err = p.relayout(out, grown, contents, shdr, names)
-		if err != nil {
+		if shoff, err = p.relayout(out, grown, contents, shdr, names); err != nil {
 			return nil, err
 		}
+	} else {
+		out.appendInput(0, uint64(len(img.Data)))
 	}
 	if len(p.objAdded) > 0 {
-		shnum := uint16(len(img.Sections) + len(p.objAdded))
+		shnum := make([]byte, 2)
+		img.Order.PutUint16(shnum, uint16(len(img.Sections)+len(p.objAdded)))
 		if img.Class == elf.ELFCLASS64 {
-			img.Order.PutUint16(out[60:], shnum)
+			out.writeAt(60, shnum)
 		} else {
-			img.Order.PutUint16(out[48:], shnum)
+			out.writeAt(48, shnum)
 		}
 	}
 
 	// Headers: only the fields the plan changed are rewritten.
 	if shoff != img.Shoff {
 		if img.Class == elf.ELFCLASS64 {
-			img.Order.PutUint64(out[40:], shoff)
+			out.putField(img, 0, fieldSpec{40, 8}, shoff)
 		} else {
-			img.Order.PutUint32(out[32:], uint32(shoff))
+			out.putField(img, 0, fieldSpec{32, 4}, shoff)
 		}
 	}
-	for k, v := range shdr {
-		off := shoff + uint64(k.index)*uint64(img.Shentsize)
-		putField(img, out, off, shdrFieldOffset(img.Class, k.field), v)
+	for _, k := range sortedKeys(shdr) {
+		out.putField(img, shoff+uint64(k.index)*uint64(img.Shentsize), shdrFieldOffset(img.Class, k.field), shdr[k])
 	}
-	for k, v := range e.phdr {
-		putField(img, out, img.phdrOff(k.index), phdrFieldOffset(img.Class, k.field), v)
+	for _, k := range sortedKeys(e.phdr) {
+		out.putField(img, img.phdrOff(k.index), phdrFieldOffset(img.Class, k.field), e.phdr[k])
 	}
 	return out, nil
 }
 
-// relayout rewrites the file from the first grown section on: every
+func sortedIndices(m map[int]rope) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}
+
+// relayout lays the file out again from the first grown section on: every
 // section with contents from there is placed again, in the same order,
 // each at its alignment, then the section header table. Only sections no
-// segment loads may move.
-func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, shdr map[fieldKey]uint64, names []uint32) ([]byte, uint64, error) {
+// segment loads may move. The bytes before the cut, and those of the
+// sections that move unchanged, stay ranges of the input.
+func (p *Plan) relayout(out *Output, grown []*Section, contents map[int]rope, shdr map[fieldKey]uint64, names []uint32) (uint64, error) {
 	img := p.img
 	var loadEnd uint64 = img.Phoff + uint64(len(img.Progs))*uint64(img.Phentsize)
 	for _, pr := range img.Progs {
@@ -308,10 +362,10 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 			loadEnd = e
 		}
 	}
-	cut := uint64(len(out))
+	cut := uint64(len(img.Data))
 	for _, s := range grown {
 		if s.Alloc() || s.Offset < loadEnd {
-			return nil, 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow: the section lies among loaded contents"}
+			return 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow: the section lies among loaded contents"}
 		}
 		if s.Offset < cut {
 			cut = s.Offset
@@ -323,32 +377,39 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 		_, grows := contents[s.Index]
 		if (s.FileSize() > 0 || grows) && s.Offset >= cut {
 			if s.Alloc() {
-				return nil, 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow the symbol table: a loaded section follows it in the file"}
+				return 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow the symbol table: a loaded section follows it in the file"}
 			}
 			moving = append(moving, s)
 		}
 	}
 	sort.SliceStable(moving, func(i, j int) bool { return moving[i].Offset < moving[j].Offset })
 	moveSHT := img.Shoff >= cut
-	sht := img.Data[img.Shoff : img.Shoff+uint64(len(img.Sections))*uint64(img.Shentsize)]
+	shtSize := uint64(len(img.Sections)) * uint64(img.Shentsize)
 
-	res := append([]byte(nil), out[:cut]...)
+	out.appendInput(0, cut)
 	for _, s := range moving {
 		if err := padAlign(img.Name, s.Label(), s.Addralign); err != nil {
-			return nil, 0, err
+			return 0, err
 		}
 		data, ok := contents[s.Index]
 		if !ok {
-			data = out[s.Offset : s.Offset+s.Size]
+			data = rope{{input: true, off: s.Offset, n: s.Size}}
 		}
-		res = pad(res, s.Addralign)
-		if uint64(len(res)) != s.Offset {
-			shdr[fieldKey{s.Index, shOffset}] = uint64(len(res))
+		out.pad(s.Addralign)
+		if data[0].input && data[0].n >= cloneMin && (s.Addralign <= 1 || cloneBlock%s.Addralign == 0) {
+			// A large range of the input keeps its offset within a
+			// block, so that the kernel can share it (copy_file_range
+			// clones aligned blocks on XFS and Btrfs) or at least copy
+			// it page by page.
+			out.appendBytes(make([]byte, (s.Offset-out.Size())%cloneBlock))
 		}
-		if uint64(len(data)) != s.Size {
-			shdr[fieldKey{s.Index, shSize}] = uint64(len(data))
+		if out.Size() != s.Offset {
+			shdr[fieldKey{s.Index, shOffset}] = out.Size()
 		}
-		res = append(res, data...)
+		if n := data.size(); n != s.Size {
+			shdr[fieldKey{s.Index, shSize}] = n
+		}
+		out.appendRope(data)
 	}
 	// Added sections follow, and the section header table, extended with
 	// their entries, goes last; when it stood before the cut, its old
@@ -357,24 +418,33 @@ func (p *Plan) relayout(out []byte, grown []*Section, contents map[int][]byte, s
 	if len(p.objAdded) > 0 {
 		for i, a := range p.objAdded {
 			if a.typ != elf.SHT_NOBITS {
-				res = pad(res, max(a.align, 1))
+				out.pad(max(a.align, 1))
 			}
-			added = append(added, img.encodeShdr(names[i], a, uint64(len(res)))...)
-			res = append(res, a.data...)
+			added = append(added, img.encodeShdr(names[i], a, out.Size())...)
+			out.appendBytes(a.data)
 		}
 		if !moveSHT {
-			clear(res[img.Shoff : img.Shoff+uint64(len(sht))])
+			out.writeAt(img.Shoff, make([]byte, shtSize))
 			moveSHT = true
 		}
 	}
 	shoff := img.Shoff
 	if moveSHT {
-		res = pad(res, img.relocAlign())
-		shoff = uint64(len(res))
-		res = append(append(res, sht...), added...)
+		out.pad(img.relocAlign())
+		shoff = out.Size()
+		out.appendBytes(append(append([]byte(nil), img.Data[img.Shoff:img.Shoff+shtSize]...), added...))
 	}
-	return res, shoff, nil
+	return shoff, nil
 }
+
+// cloneBlock is the block a filesystem shares extents in, and cloneMin
+// the size from which a moved section keeps its offset within one: a few
+// KiB of padding are nothing next to a MiB, and small images keep their
+// tight layout.
+const (
+	cloneBlock = 4096
+	cloneMin   = 1 << 20
+)
 
 // maxPadAlign bounds the alignment elfpatch pads to where it places a
 // section anew (a table that grew, one that follows it, a section it

@@ -17,34 +17,57 @@ import (
 	"github.com/pulseengine/elfpatch/patcher"
 )
 
-// maxInput bounds the files elfpatch reads whole: far above any firmware
-// image, far below what would exhaust a build machine.
-const maxInput = 1 << 30
+// maxInput bounds the files elfpatch maps: far above any firmware image,
+// debug information and all. The file is mapped, not read: what elfpatch
+// holds in memory is its tables.
+const maxInput = 16 << 30
 
-// load reads and decodes FILE.
+// load maps and decodes FILE. The source stays open (and mapped) for the
+// write; the process's end closes it.
 func load(path string) (*patcher.Image, os.FileMode, error) {
+	img, mode, src, err := open(path)
+	if src != nil {
+		loaded = append(loaded, src)
+	}
+	return img, mode, err
+}
+
+// loaded are the sources load left open.
+var loaded []*patcher.Source
+
+// open maps and decodes FILE; the caller closes the source.
+func open(path string) (*patcher.Image, os.FileMode, *patcher.Source, error) {
+	img, mode, src, err := openFile(path)
+	if err != nil && src != nil {
+		src.Close()
+		src = nil
+	}
+	return img, mode, src, err
+}
+
+func openFile(path string) (*patcher.Image, os.FileMode, *patcher.Source, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %v", path, unwrap(err))
+		return nil, 0, nil, fmt.Errorf("%s: %v", path, unwrap(err))
 	}
 	if st.IsDir() {
-		return nil, 0, fmt.Errorf("%s: is a directory", path)
+		return nil, 0, nil, fmt.Errorf("%s: is a directory", path)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%s: not a regular file", path)
+		return nil, 0, nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	if st.Size() > maxInput {
-		return nil, 0, fmt.Errorf("%s: %d bytes is larger than any image elfpatch reads (%d)", path, st.Size(), maxInput)
+		return nil, 0, nil, fmt.Errorf("%s: %d bytes is larger than any image elfpatch reads (%d)", path, st.Size(), maxInput)
 	}
-	data, err := os.ReadFile(path)
+	src, err := patcher.OpenSource(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %v", path, unwrap(err))
+		return nil, 0, nil, fmt.Errorf("%s: %v", path, unwrap(err))
 	}
-	img, err := patcher.Read(path, data)
+	img, err := patcher.Read(path, src.Data)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, src, err
 	}
-	return img, st.Mode().Perm(), nil
+	return img, st.Mode().Perm(), src, nil
 }
 
 func unwrap(err error) error {
@@ -138,10 +161,11 @@ type patchResult struct {
 // out. Nothing is written unless the whole patch succeeded and the patched
 // bytes verify.
 func patchFile(file, out string, opts patcher.Options, dryRun bool) (*patchResult, error) {
-	img, mode, err := load(file)
+	img, mode, src, err := open(file)
 	if err != nil {
 		return nil, err
 	}
+	defer src.Close()
 	plan, err := patcher.NewPlan(img, opts)
 	if err != nil {
 		return nil, err
@@ -150,32 +174,37 @@ func patchFile(file, out string, opts patcher.Options, dryRun bool) (*patchResul
 	if dryRun {
 		return res, nil
 	}
-	data := img.Data
-	if plan.Action != "nothing to bind" && plan.Action != "unchanged" {
-		if data, err = plan.Apply(); err != nil {
+	same := plan.Action == "nothing to bind" || plan.Action == "unchanged"
+	if out == file && same {
+		return res, nil
+	}
+	output := patcher.Copy(img)
+	var check func([]byte) error
+	if !same {
+		if output, err = plan.Render(); err != nil {
 			return nil, err
 		}
 		// The patched bytes must read back and verify before they replace
-		// anything.
-		back, err := patcher.Read(file, data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: internal error: the patched image does not read back: %v", file, err)
+		// anything: WriteOutput hands them over before its rename.
+		check = func(data []byte) error {
+			back, err := patcher.Read(file, data)
+			if err != nil {
+				return fmt.Errorf("%s: internal error: the patched image does not read back: %v", file, err)
+			}
+			rep, err := patcher.Verify(back, opts)
+			if err != nil {
+				return fmt.Errorf("%s: internal error: the patched image does not verify: %v", file, err)
+			}
+			if !rep.OK {
+				return fmt.Errorf("%s: internal error: the patched image does not verify:\n%s", file, strings.Join(rep.Problems, "\n"))
+			}
+			return nil
 		}
-		rep, err := patcher.Verify(back, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s: internal error: the patched image does not verify: %v", file, err)
-		}
-		if !rep.OK {
-			return nil, fmt.Errorf("%s: internal error: the patched image does not verify:\n%s", file, strings.Join(rep.Problems, "\n"))
-		}
-	}
-	if out == file && (plan.Action == "nothing to bind" || plan.Action == "unchanged") {
-		return res, nil
 	}
 	if st, err := os.Stat(out); err == nil && st.Mode().IsRegular() {
 		mode = st.Mode().Perm()
 	}
-	if err := patcher.WriteFile(out, data, mode); err != nil {
+	if _, err := patcher.WriteOutput(out, output, src.File, mode, check); err != nil {
 		return nil, err
 	}
 	res.Output, res.Written = out, true
