@@ -1,0 +1,300 @@
+package tests
+
+// The cost of a patch does not grow with the image: a 256 MiB image (the
+// example program with debug information, its .debug_str grown with
+// filler strings) is patched, inspected and verified in at most 64 MiB of
+// memory, its filler copied by the kernel, not read; on a filesystem that
+// shares extents the patched copy shares the input's blocks.
+//
+// The peak RSS is GNU time's (%M): a process this test starts inherits
+// the test binary's own high-water mark in its rusage, GNU time's child
+// does not.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+const (
+	// largeImageSize is the size of the large image.
+	largeImageSize = 256 << 20
+	// maxPatchRSS is the most memory elfpatch may use on it.
+	maxPatchRSS = 64 << 20
+)
+
+var (
+	largeOnce  sync.Once
+	largePath  string
+	largeError error
+)
+
+// largeImage builds the large image once per test binary.
+func largeImage(t *testing.T) string {
+	t.Helper()
+	requireTools(t, toolGCC, "arm-none-eabi-objcopy", "llvm-objcopy", "/usr/bin/time")
+	largeOnce.Do(func() {
+		dir := filepath.Join(sharedDir, "large")
+		if largeError = os.MkdirAll(dir, 0o755); largeError != nil {
+			return
+		}
+		largePath, largeError = buildLargeImage(t, dir)
+	})
+	if largeError != nil {
+		t.Fatal(largeError)
+	}
+	return largePath
+}
+
+func buildLargeImage(t *testing.T, dir string) (string, error) {
+	run := func(env []string, name string, args ...string) error {
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	cflags := []string{"-mcpu=cortex-m3", "-mthumb", "-O2", "-g", "-ffreestanding", "-nostdlib", "-ffunction-sections", "-fdata-sections",
+		"-I" + repoPath(t, "tests/cortexm"), "-I" + repoPath(t, "tests/common")}
+	var objs []string
+	for _, src := range []string{"tests/cortexm/startup.c", "tests/cortexm/semihost.c", "examples/cortex-m3/main.c"} {
+		obj := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".o")
+		if err := run(nil, toolGCC, append(append([]string{}, cflags...), "-c", repoPath(t, src), "-o", obj)...); err != nil {
+			return "", err
+		}
+		objs = append(objs, obj)
+	}
+	small := filepath.Join(dir, "app.elf")
+	args := append([]string{toolGCC, "-mcpu=cortex-m3", "-mthumb", "-nostdlib", "-T", repoPath(t, "tests/cortexm/mps2.ld"), "-Wl,--gc-sections"}, objs...)
+	if err := run([]string{"ELFPATCH=" + elfpatchPath(t), "ELFPATCH_PATCH=0", "ELFPATCH_ARENA_SIZE=64K"},
+		repoPath(t, "linkerscripts/elfpatch-ld"), append(args, "-o", small)...); err != nil {
+		return "", err
+	}
+	strs := filepath.Join(dir, "debug_str.bin")
+	if err := run(nil, "llvm-objcopy", "--dump-section", ".debug_str="+strs, small); err != nil {
+		return "", err
+	}
+	orig, err := os.ReadFile(strs)
+	if err != nil {
+		return "", err
+	}
+	line := []byte("a filler string of the kind a large program's debug information holds, 0123456789\x00")
+	f, err := os.Create(strs)
+	if err != nil {
+		return "", err
+	}
+	f.Write(orig)
+	chunk := bytes.Repeat(line, 4096)
+	for n := (largeImageSize - 64<<10) / len(line); n > 0; n -= 4096 {
+		f.Write(chunk[:min(n, 4096)*len(line)])
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	large := filepath.Join(dir, "large.elf")
+	if err := run(nil, "arm-none-eabi-objcopy", "--update-section", ".debug_str="+strs, small, large); err != nil {
+		return "", err
+	}
+	os.Remove(strs)
+	return large, nil
+}
+
+// peakRSS runs elfpatch with args under GNU time and returns its exit
+// status and peak RSS in bytes.
+func peakRSS(t *testing.T, args ...string) (int, int64) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "rss")
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", out, elfpatchPath(t)}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(data))
+	kib, err := strconv.ParseInt(fields[len(fields)-1], 10, 64)
+	if err != nil {
+		t.Fatalf("GNU time wrote %q", data)
+	}
+	if code != 0 {
+		t.Logf("elfpatch %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return code, kib << 10
+}
+
+// sameBytes compares two ranges of two files without reading them whole.
+func sameBytes(t *testing.T, a string, aoff int64, b string, boff, n int64) bool {
+	t.Helper()
+	fa, err := os.Open(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	ra, rb := io.NewSectionReader(fa, aoff, n), io.NewSectionReader(fb, boff, n)
+	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
+	for {
+		na, ea := io.ReadFull(ra, ba)
+		nb, _ := io.ReadFull(rb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false
+		}
+		if ea != nil {
+			return true
+		}
+	}
+}
+
+// debugStr is where a file's .debug_str lies.
+func debugStr(t *testing.T, path string) (off, size int64) {
+	t.Helper()
+	out, err := exec.Command(toolReadelf, "-S", "-W", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(strings.ReplaceAll(l, "]", "] "))
+		for i, w := range f {
+			if w == ".debug_str" && i+4 < len(f) {
+				o, _ := strconv.ParseInt(f[i+3], 16, 64)
+				s, _ := strconv.ParseInt(f[i+4], 16, 64)
+				return o, s
+			}
+		}
+	}
+	t.Fatalf("%s has no .debug_str", path)
+	return 0, 0
+}
+
+func TestALargeImageIsPatchedInBoundedMemory(t *testing.T) {
+	large := largeImage(t)
+	st, err := os.Stat(large)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() < largeImageSize-(1<<20) {
+		t.Fatalf("the large image is only %d bytes", st.Size())
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.elf")
+	inplace := filepath.Join(dir, "inplace.elf")
+	if err := exec.Command("cp", large, inplace).Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		args []string
+	}{
+		{"inspect", []string{"inspect", large}},
+		{"inspect --json", []string{"inspect", "--json", large}},
+		{"patch -o", []string{"-o", out, large}},
+		{"patch in place", []string{inplace}},
+		{"verify", []string{"verify", out}},
+	} {
+		code, rss := peakRSS(t, c.args...)
+		t.Logf("%s: peak RSS %.1f MiB", c.what, float64(rss)/(1<<20))
+		if code != 0 {
+			t.Fatalf("%s: exit %d", c.what, code)
+		}
+		if rss > maxPatchRSS {
+			t.Errorf("%s of a %d MiB image: peak RSS %.1f MiB, want at most %d MiB", c.what, st.Size()>>20, float64(rss)/(1<<20), maxPatchRSS>>20)
+		}
+	}
+	// The patch grew .debug_info (the allocator's unit) and moved the
+	// filler after it: every byte of it arrived.
+	aoff, asize := debugStr(t, large)
+	for _, p := range []string{out, inplace} {
+		boff, bsize := debugStr(t, p)
+		if bsize != asize || !sameBytes(t, large, aoff, p, boff, asize) {
+			t.Errorf("%s: .debug_str (0x%x bytes at 0x%x) is not the input's (0x%x bytes at 0x%x)", filepath.Base(p), bsize, boff, asize, aoff)
+		}
+	}
+	if !sameBytes(t, out, 0, inplace, 0, st.Size()+1<<20) {
+		t.Error("the image patched in place differs from the one patched with -o")
+	}
+}
+
+// On XFS with reflink, a patched copy of the large image shares the
+// input's blocks: the filesystem's used space grows by a sliver of the
+// image, where a copy would double it.
+func TestOnXFSAPatchedCopySharesTheInputsBlocks(t *testing.T) {
+	large := largeImage(t)
+	requireTools(t, "mkfs.xfs", "mount", "umount")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "xfs.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(1 << 30)
+	f.Close()
+	mnt := filepath.Join(dir, "mnt")
+	os.Mkdir(mnt, 0o755)
+	if out, err := exec.Command("mkfs.xfs", "-q", "-m", "reflink=1", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.xfs: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("cannot loop-mount an XFS image (needs root): %v\n%s", err, out)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s (CI=true, so this is a failure, not a skip)", msg)
+		}
+		t.Skip(msg)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v\n%s", err, out)
+		}
+	})
+	in := filepath.Join(mnt, "large.elf")
+	if out, err := exec.Command("cp", large, in).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	used := func() int64 {
+		syscall.Sync()
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(mnt, &st); err != nil {
+			t.Fatal(err)
+		}
+		return int64(st.Blocks-st.Bfree) * st.Bsize
+	}
+	before := used()
+	out := filepath.Join(mnt, "out.elf")
+	mustElfpatch(t, "-o", out, in)
+	mustElfpatch(t, "verify", out)
+	grew := used() - before
+	t.Logf("the patched copy took %d KiB of new space", grew>>10)
+	if grew > 4<<20 {
+		t.Errorf("the patched copy of a %d MiB image took %d KiB of new space: its blocks are not shared", largeImageSize>>20, grew>>10)
+	}
+	// In place too: the replaced file's blocks are shared, not copied.
+	again := filepath.Join(mnt, "again.elf")
+	if out, err := exec.Command("cp", "--reflink=always", in, again).CombinedOutput(); err != nil {
+		t.Fatalf("cp --reflink=always: %v\n%s", err, out)
+	}
+	before = used()
+	mustElfpatch(t, again)
+	mustElfpatch(t, "verify", again)
+	if grew := used() - before; grew > 4<<20 {
+		t.Errorf("patching a clone in place took %d KiB of new space", grew>>10)
+	}
+}
