@@ -37,9 +37,22 @@ type Image struct {
 	Symtab *Section
 	Strtab *Section
 	Syms   []*Symbol
-	// Relocs holds every SHT_REL/SHT_RELA section's entries, in section
-	// order and then entry order.
+	// Relocs holds the SHT_REL/SHT_RELA sections' entries, in section
+	// order and then entry order: every one in a relocatable object; in a
+	// linked image those of loaded sections (see readRelocs).
 	Relocs []*Reloc
+	// Indexes of Relocs, built when first needed: by the place each
+	// applies to (relocation section, offset), and RISC-V's PCREL_LO12
+	// by the auipc each names (target section, address).
+	relocsAt map[relocPlace][]*Reloc
+	pcrelLo  map[relocPlace][]*Reloc
+}
+
+// relocPlace is a section and an offset in it: where a relocation
+// applies, or what a RISC-V PCREL_LO12 names.
+type relocPlace struct {
+	sec *Section
+	off uint64
 }
 
 // Section is one section header.

@@ -119,17 +119,21 @@ func (riscvArch) dependents(img *Image, hi *Reloc) []*Reloc {
 	if elf.R_RISCV(hi.Type) != elf.R_RISCV_PCREL_HI20 {
 		return nil
 	}
-	var out []*Reloc
-	for _, r := range img.Relocs {
-		t := elf.R_RISCV(r.Type)
-		if (t != elf.R_RISCV_PCREL_LO12_I && t != elf.R_RISCV_PCREL_LO12_S) || r.Target != hi.Target {
-			continue
-		}
-		if s := img.Syms[r.Sym]; uint64(int64(s.Value)+r.Addend) == hi.Offset {
-			out = append(out, r)
+	// Indexed once per image by the place each names, so that a patch
+	// of many sites does not scan every relocation for each.
+	if img.pcrelLo == nil {
+		img.pcrelLo = map[relocPlace][]*Reloc{}
+		for _, r := range img.Relocs {
+			t := elf.R_RISCV(r.Type)
+			if t != elf.R_RISCV_PCREL_LO12_I && t != elf.R_RISCV_PCREL_LO12_S {
+				continue
+			}
+			s := img.Syms[r.Sym]
+			k := relocPlace{r.Target, uint64(int64(s.Value) + r.Addend)}
+			img.pcrelLo[k] = append(img.pcrelLo[k], r)
 		}
 	}
-	return out
+	return img.pcrelLo[relocPlace{hi.Target, hi.Offset}]
 }
 
 func (riscvArch) hiValue(S uint64, A int64, P uint64) int64 { return int64(S) + A - int64(P) }

@@ -45,8 +45,15 @@ func (p *Plan) difference(r *Reloc, S uint64, width uint64) ([]byte, error) {
 	img, d := p.img, p.arch.(differences)
 	v := S + uint64(r.Addend)
 	sub := d.subOf(r.Type)
-	for _, o := range img.Relocs {
-		if o.Sec == r.Sec && o.Offset == r.Offset && o.Type == sub {
+	if img.relocsAt == nil {
+		img.relocsAt = map[relocPlace][]*Reloc{}
+		for _, o := range img.Relocs {
+			k := relocPlace{o.Sec, o.Offset}
+			img.relocsAt[k] = append(img.relocsAt[k], o)
+		}
+	}
+	for _, o := range img.relocsAt[relocPlace{r.Sec, r.Offset}] {
+		if o.Type == sub {
 			v -= img.Syms[o.Sym].Value + uint64(o.Addend)
 		}
 	}
