@@ -232,13 +232,22 @@ func (o *Output) finalByte(i int, off uint64) byte {
 // only under the edits.
 func (o *Output) WriteTo(dst, src *os.File) (cloned bool, err error) {
 	segs := o.segments()
+	// An output that starts with the whole input gets it first, whole: a
+	// clone where the filesystem can, else one copy from offset 0 to
+	// offset 0, which the kernel does faster than the same bytes copied
+	// to another offset or in pieces; the edits are written over it.
+	whole := false
 	if len(o.pieces) > 0 && o.pieces[0].input && o.pieces[0].off == 0 && o.pieces[0].n == uint64(len(o.in)) {
 		if err := fileClone(dst, src); err == nil {
-			cloned = true
+			cloned, whole = true, true
 		} else if !errors.Is(err, syscall.EOPNOTSUPP) && !errors.Is(err, syscall.EXDEV) && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTTY) && !errors.Is(err, syscall.ENOSYS) && !errors.Is(err, syscall.EPERM) {
 			// Anything else (a full disk, an I/O error) is the write's
 			// failure; a filesystem that cannot clone is not.
 			return false, err
+		} else if err := copyOnce(dst, src, 0, 0, uint64(len(o.in))); err != nil {
+			return false, err
+		} else {
+			whole = true
 		}
 	}
 	for _, sg := range segs {
@@ -247,8 +256,8 @@ func (o *Output) WriteTo(dst, src *os.File) (cloned bool, err error) {
 			if _, err := dst.WriteAt(sg.data, int64(sg.at)); err != nil {
 				return cloned, err
 			}
-		case cloned && sg.off == sg.at:
-			// The clone holds these bytes already.
+		case whole && sg.off == sg.at:
+			// The clone or the copy holds these bytes already.
 		default:
 			if err := copyRange(dst, src, sg.at, sg.off, sg.n); err != nil {
 				return cloned, err

@@ -307,7 +307,12 @@ func (p *Plan) render() (*Output, error) {
 	}
 	if len(grown) > 0 {
 		var err error
-		if shoff, err = p.relayout(out, grown, contents, shdr, names); err != nil {
+		if p.appendGrown(grown, contents) {
+			shoff, err = p.appendAtEnd(out, grown, contents, shdr, names)
+		} else {
+			shoff, err = p.relayout(out, grown, contents, shdr, names)
+		}
+		if err != nil {
 			return nil, err
 		}
 	} else {
@@ -347,6 +352,78 @@ func sortedIndices(m map[int]rope) []int {
 	}
 	sort.Ints(keys)
 	return keys
+}
+
+// appendGrown decides where grown sections go. Laid out again (relayout),
+// everything after the first of them moves with it: the right choice when
+// that is little, as when the symbol table grows at the end of the file.
+// When megabytes follow (the debug sections of a large image, after the
+// .debug_info a patch extends), the grown sections go to the end instead
+// and the rest of the file stays where it is, a single range of the input
+// that the kernel copies from offset 0 or a filesystem clones whole; their
+// old bytes stay behind, unreferenced, at most an eighth of what would
+// have moved.
+func (p *Plan) appendGrown(grown []*Section, contents map[int]rope) bool {
+	img := p.img
+	cut := uint64(len(img.Data))
+	var grownBytes uint64
+	isGrown := map[int]bool{}
+	for _, s := range grown {
+		cut = min(cut, s.Offset)
+		grownBytes += contents[s.Index].size()
+		isGrown[s.Index] = true
+	}
+	var moved uint64
+	for _, s := range img.Sections {
+		if !isGrown[s.Index] && s.Offset >= cut {
+			moved += s.FileSize()
+		}
+	}
+	return moved >= cloneMin && grownBytes <= moved/8
+}
+
+// appendAtEnd places the grown sections after the input's end, each at
+// its alignment, then any added sections and, when there are, the section
+// header table extended with their entries (its old place cleared).
+func (p *Plan) appendAtEnd(out *Output, grown []*Section, contents map[int]rope, shdr map[fieldKey]uint64, names []uint32) (uint64, error) {
+	img := p.img
+	for _, s := range grown {
+		if s.Alloc() {
+			return 0, &Error{File: img.Name, Section: s.Label(), Msg: "cannot grow: the section is loaded"}
+		}
+	}
+	sort.SliceStable(grown, func(i, j int) bool { return grown[i].Offset < grown[j].Offset })
+	out.appendInput(0, uint64(len(img.Data)))
+	for _, s := range grown {
+		if err := padAlign(img.Name, s.Label(), s.Addralign); err != nil {
+			return 0, err
+		}
+		c := contents[s.Index]
+		out.pad(s.Addralign)
+		if len(c) > 0 && c[0].input && c[0].n >= cloneMin && (s.Addralign <= 1 || cloneBlock%s.Addralign == 0) {
+			out.appendBytes(make([]byte, (c[0].off-out.Size())%cloneBlock))
+		}
+		shdr[fieldKey{s.Index, shOffset}] = out.Size()
+		shdr[fieldKey{s.Index, shSize}] = c.size()
+		out.appendRope(c)
+	}
+	if len(p.objAdded) == 0 {
+		return img.Shoff, nil
+	}
+	var added []byte
+	for i, a := range p.objAdded {
+		if a.typ != elf.SHT_NOBITS {
+			out.pad(max(a.align, 1))
+		}
+		added = append(added, img.encodeShdr(names[i], a, out.Size())...)
+		out.appendBytes(a.data)
+	}
+	shtSize := uint64(len(img.Sections)) * uint64(img.Shentsize)
+	out.writeAt(img.Shoff, make([]byte, shtSize))
+	out.pad(img.relocAlign())
+	shoff := out.Size()
+	out.appendBytes(append(append([]byte(nil), img.Data[img.Shoff:img.Shoff+shtSize]...), added...))
+	return shoff, nil
 }
 
 // relayout lays the file out again from the first grown section on: every

@@ -40,7 +40,7 @@ var (
 // largeImage builds the large image once per test binary.
 func largeImage(t *testing.T) string {
 	t.Helper()
-	requireTools(t, toolGCC, "arm-none-eabi-objcopy", "llvm-objcopy", "/usr/bin/time")
+	requireTools(t, toolGCC, "arm-none-eabi-objcopy", "llvm-objcopy", "llvm-dwarfdump", "/usr/bin/time")
 	largeOnce.Do(func() {
 		dir := filepath.Join(sharedDir, "large")
 		if largeError = os.MkdirAll(dir, 0o755); largeError != nil {
@@ -220,8 +220,8 @@ func TestALargeImageIsPatchedInBoundedMemory(t *testing.T) {
 			t.Errorf("%s of a %d MiB image: peak RSS %.1f MiB, want at most %d MiB", c.what, st.Size()>>20, float64(rss)/(1<<20), maxPatchRSS>>20)
 		}
 	}
-	// The patch grew .debug_info (the allocator's unit) and moved the
-	// filler after it: every byte of it arrived.
+	// The patch grew .debug_info (the allocator's unit): the filler after
+	// it arrived, every byte.
 	aoff, asize := debugStr(t, large)
 	for _, p := range []string{out, inplace} {
 		boff, bsize := debugStr(t, p)
@@ -231,6 +231,15 @@ func TestALargeImageIsPatchedInBoundedMemory(t *testing.T) {
 	}
 	if !sameBytes(t, out, 0, inplace, 0, st.Size()+1<<20) {
 		t.Error("the image patched in place differs from the one patched with -o")
+	}
+	// The grown debug sections went to the end, the filler stayed where it
+	// was, and a debugger finds the allocator's unit and its lines.
+	if boff, _ := debugStr(t, out); boff != aoff {
+		t.Errorf(".debug_str moved from 0x%x to 0x%x: the grown sections were not appended", aoff, boff)
+	}
+	dump, err := exec.Command("llvm-dwarfdump", "--debug-line", out).CombinedOutput()
+	if err != nil || !bytes.Contains(dump, []byte("arena_blob")) || !bytes.Contains(dump, []byte("thumb2.S")) {
+		t.Errorf("llvm-dwarfdump --debug-line does not list the allocator's source: %v\n%.2000s", err, dump)
 	}
 }
 
