@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pulseengine/elfpatch/linkerscripts"
 )
 
 // Fuzzing the reader and the patcher ("never corrupt, never surprise").
@@ -576,65 +574,12 @@ _start:
   .long 0
 `
 
-// buildSmallImage is buildImage with small page sizes (so the seeds carry
-// no padding), and x86-64 besides.
+// buildSmallImage is buildImage with small page sizes, so that the seeds
+// carry no padding.
 func buildSmallImage(t *testing.T, spec imageSpec) []byte {
 	t.Helper()
-	if spec.arch == "" {
-		spec.arch = "arm"
-	}
-	tc, ok := toolchains[spec.arch]
-	if spec.arch == "x86_64" {
-		tc.as, tc.ld, tc.machine, tc.class, ok = []string{"as", "--64"}, []string{"ld", "-m", "elf_x86_64"}, elf.EM_X86_64, elf.ELFCLASS64, true
-	}
-	if !ok {
-		t.Fatalf("no toolchain for %s", spec.arch)
-	}
-	ld := tc.ld
-	if spec.linker == "lld" {
-		ld = []string{"ld.lld"}
-	}
-	needTools(t, tc.as[0], ld[0])
-	dir := t.TempDir()
-	if spec.asm == "" {
-		spec.asm = sitesAsm
-	}
-	if spec.flash == "" {
-		spec.flash = "0x08000000"
-	}
-	if spec.arenaSize == 0 {
-		spec.arenaSize = 4096
-	}
-	if spec.script == "" {
-		spec.script = layoutScript
-	}
-	if spec.cpu == "" {
-		spec.cpu = "cortex-m3"
-	}
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	src := write("app.s", spec.asm)
-	script := write("app.ld", strings.ReplaceAll(spec.script, "FLASHORIGIN", spec.flash))
-	arena := write("arena.ld", string(linkerscripts.ArenaLD))
-	as := append([]string{}, tc.as...)
-	if spec.arch == "arm" {
-		as = append(as, "-mcpu="+spec.cpu)
-	}
-	runTool(t, dir, append(as, src, "-o", filepath.Join(dir, "app.o"))...)
-	obj, err := ReserveObject(ReserveOptions{Machine: tc.machine, Class: tc.class, Flags: tc.flags, ArenaSize: spec.arenaSize, SlotSize: spec.slotSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write("reserve.o", string(obj))
-	out := filepath.Join(dir, "app.elf")
-	runTool(t, dir, append(ld, "-z", "max-page-size=0x10", "-z", "common-page-size=0x10", "-T", arena, "-T", script, "--emit-relocs", "--unresolved-symbols=ignore-all",
-		"app.o", "reserve.o", "-o", out)...)
-	data, err := os.ReadFile(out)
+	spec.ldFlags = append([]string{"-z", "max-page-size=0x10", "-z", "common-page-size=0x10"}, spec.ldFlags...)
+	data, err := os.ReadFile(buildImage(t, spec))
 	if err != nil {
 		t.Fatal(err)
 	}

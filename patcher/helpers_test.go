@@ -99,6 +99,7 @@ var toolchains = map[string]struct {
 	"arm":     {[]string{"arm-none-eabi-as"}, []string{"arm-none-eabi-ld"}, elf.EM_ARM, elf.ELFCLASS32, 0x05000000},
 	"riscv":   {[]string{"riscv64-unknown-elf-as", "-march=rv32imac", "-mabi=ilp32"}, []string{"riscv64-unknown-elf-ld", "-m", "elf32lriscv"}, elf.EM_RISCV, elf.ELFCLASS32, 0x1},
 	"aarch64": {[]string{"aarch64-linux-gnu-as"}, []string{"aarch64-linux-gnu-ld"}, elf.EM_AARCH64, elf.ELFCLASS64, 0},
+	"x86_64":  {[]string{"as", "--64"}, []string{"ld", "-m", "elf_x86_64"}, elf.EM_X86_64, elf.ELFCLASS64, 0},
 }
 
 // buildImage assembles spec.asm and links it as elfpatch-ld would: the
@@ -109,7 +110,10 @@ func buildImage(t *testing.T, spec imageSpec) string {
 	if spec.arch == "" {
 		spec.arch = "arm"
 	}
-	tc := toolchains[spec.arch]
+	tc, ok := toolchains[spec.arch]
+	if !ok {
+		t.Fatalf("no toolchain for %s", spec.arch)
+	}
 	ld := tc.ld
 	if spec.linker == "lld" {
 		ld = []string{"ld.lld"}
