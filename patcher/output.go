@@ -21,9 +21,12 @@ import (
 type Output struct {
 	in     []byte    // the input (mapped, not read)
 	inOver []overlay // edits at input offsets, moved with the bytes they edit
-	pieces []piece
-	size   uint64
-	over   []overlay // edits at output offsets, applied last, in order
+	// inOrder indexes inOver by offset; inMaxLen is its longest edit.
+	inOrder  []int
+	inMaxLen uint64
+	pieces   []piece
+	size     uint64
+	over     []overlay // edits at output offsets, applied last, in order
 }
 
 type piece struct {
@@ -97,12 +100,47 @@ func (o *Output) appendInput(off, n uint64) {
 		o.pieces = append(o.pieces, piece{input: true, off: off, n: n})
 	}
 	o.size += n
-	for _, e := range o.inOver {
+	for _, i := range o.inputEdits(off, off+n) {
+		e := o.inOver[i]
 		lo, hi := max(e.off, off), min(e.off+uint64(len(e.data)), off+n)
-		if lo < hi {
-			o.over = append(o.over, overlay{at + lo - off, e.data[lo-e.off : hi-e.off]})
+		o.over = append(o.over, overlay{at + lo - off, e.data[lo-e.off : hi-e.off]})
+	}
+}
+
+// inputEdits lists, in the order made, the input edits that touch
+// [lo, hi), found through an index by offset (edits never change once a
+// range is appended).
+func (o *Output) inputEdits(lo, hi uint64) []int {
+	if len(o.inOver) == 0 {
+		return nil
+	}
+	if len(o.inOrder) != len(o.inOver) {
+		o.inOrder = make([]int, len(o.inOver))
+		o.inMaxLen = 0
+		for i, e := range o.inOver {
+			o.inOrder[i] = i
+			o.inMaxLen = max(o.inMaxLen, uint64(len(e.data)))
+		}
+		sort.SliceStable(o.inOrder, func(a, b int) bool { return o.inOver[o.inOrder[a]].off < o.inOver[o.inOrder[b]].off })
+	}
+	// The first edit that may reach lo starts at most inMaxLen before it.
+	from := uint64(0)
+	if lo > o.inMaxLen {
+		from = lo - o.inMaxLen
+	}
+	k := sort.Search(len(o.inOrder), func(k int) bool { return o.inOver[o.inOrder[k]].off >= from })
+	var hit []int
+	for ; k < len(o.inOrder); k++ {
+		e := o.inOver[o.inOrder[k]]
+		if e.off >= hi {
+			break
+		}
+		if e.off+uint64(len(e.data)) > lo {
+			hit = append(hit, o.inOrder[k])
 		}
 	}
+	sort.Ints(hit)
+	return hit
 }
 
 // appendBytes appends bytes elfpatch made.
@@ -174,50 +212,28 @@ func (o *Output) Bytes() []byte {
 }
 
 // unchanged reports whether the output is the input, byte for byte,
-// without building it: the same length, every piece where it was or equal
-// to what was there, every edit writing what was there.
+// without building it: the same length, and every run of it (see
+// segments: ranges of the input, and the edited windows, built) equal to
+// the input's bytes at its place.
 func (o *Output) unchanged() bool {
 	if o.size != uint64(len(o.in)) {
 		return false
 	}
-	var at uint64
-	for _, p := range o.pieces {
+	for _, sg := range o.segments() {
 		var same bool
 		switch {
-		case p.input && p.off == at:
+		case sg.input && sg.off == sg.at:
 			same = true
-		case p.input:
-			same = bytes.Equal(o.in[p.off:p.off+p.n], o.in[at:at+p.n])
+		case sg.input:
+			same = bytes.Equal(o.in[sg.off:sg.off+sg.n], o.in[sg.at:sg.at+sg.n])
 		default:
-			same = bytes.Equal(p.data, o.in[at:at+p.n])
+			same = bytes.Equal(sg.data, o.in[sg.at:sg.at+sg.n])
 		}
 		if !same {
 			return false
 		}
-		at += p.n
-	}
-	// Edits are applied in order: compare the final bytes of each.
-	for i, e := range o.over {
-		for j := range e.data {
-			off := e.off + uint64(j)
-			if o.finalByte(i, off) != o.in[off] {
-				return false
-			}
-		}
 	}
 	return true
-}
-
-// finalByte is the output's byte at off as edit i and the edits after it
-// leave it (the pieces being the input, as unchanged has checked).
-func (o *Output) finalByte(i int, off uint64) byte {
-	v := o.in[off]
-	for _, e := range o.over[i:] {
-		if off >= e.off && off < e.off+uint64(len(e.data)) {
-			v = e.data[off-e.off]
-		}
-	}
-	return v
 }
 
 // WriteTo writes the output to dst, an empty file, reading the input's
@@ -307,15 +323,21 @@ func (o *Output) segments() []segment {
 		}
 		wins = append(wins, &window{lo: lo, hi: hi, edits: []int{i}})
 	}
-	// Runs of the pieces over [lo, hi).
+	// Runs of the pieces over [lo, hi), the first found by its start.
+	starts := make([]uint64, len(o.pieces))
+	var pos uint64
+	for i, p := range o.pieces {
+		starts[i] = pos
+		pos += p.n
+	}
 	var segs []segment
 	var at uint64
 	emit := func(lo, hi uint64, into []byte) {
-		pos := uint64(0)
-		for _, p := range o.pieces {
-			start, end := pos, pos+p.n
-			pos = end
-			if end <= lo || start >= hi {
+		first := sort.Search(len(o.pieces), func(i int) bool { return starts[i]+o.pieces[i].n > lo })
+		for i := first; i < len(o.pieces) && starts[i] < hi; i++ {
+			p := o.pieces[i]
+			start, end := starts[i], starts[i]+p.n
+			if end <= lo {
 				continue
 			}
 			a, b := max(start, lo), min(end, hi)
