@@ -19,9 +19,11 @@ import (
 // units use; debuggers take units of mixed versions) naming its source in
 // arena_blob/, with a subprogram for __cabi_arena_realloc and a line table
 // built from the line rows the pinned build recorded. The contributions go
-// at the end of .debug_abbrev, .debug_info, .debug_line and .debug_aranges,
-// decompressed and compressed again when the sections are SHF_COMPRESSED
-// (zlib or zstd). Their offsets go into the provenance note, so a later
+// at the end of .debug_abbrev, .debug_info, .debug_line and .debug_aranges:
+// as bytes after the input's own where a section is not compressed, as a
+// zstd frame after its frames where it is zstd-compressed (nothing is
+// decompressed either way), and decompressed and compressed again where it
+// is zlib-compressed or a previous patch's unit must be taken out first. Their offsets go into the provenance note, so a later
 // patch takes the old unit out before it adds the new one.
 
 // LineRow maps an offset in an allocator's code to a line of its source.
@@ -80,9 +82,11 @@ type debugSection struct {
 	length     uint64 // uncompressed
 	keep       uint64
 	add        []byte
-	data       []byte // a compressed section's uncompressed contents
+	data       []byte // a compressed section's uncompressed contents, once loaded
 	compressed uint32 // ELFCOMPRESS_ZLIB (1), ELFCOMPRESS_ZSTD (2), or 0
 	align      uint64 // ch_addralign of a compressed section
+	hdr        int    // the compression header's size
+	raw        []byte // a compressed section's contents, header included
 }
 
 // end is where the next appended byte lands, as an offset in the section.
@@ -116,31 +120,79 @@ func (img *Image) readDebugSection(name string) (*debugSection, error) {
 	if size > maxDebugSection {
 		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("claims %d bytes uncompressed", size)}
 	}
-	var r io.Reader
 	switch d.compressed {
-	case uint32(elf.COMPRESS_ZLIB):
-		zr, err := zlib.NewReader(bytes.NewReader(raw[hdr:]))
-		if err != nil {
-			return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("zlib: %v", err)}
-		}
-		r = zr
-	case uint32(elf.COMPRESS_ZSTD):
-		zr, err := zstd.NewReader(bytes.NewReader(raw[hdr:]), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDebugSection))
-		if err != nil {
-			return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("zstd: %v", err)}
-		}
-		defer zr.Close()
-		r = zr
+	case uint32(elf.COMPRESS_ZLIB), uint32(elf.COMPRESS_ZSTD):
 	default:
 		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("unknown compression type %d", d.compressed)}
 	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(size)+1))
-	if err != nil || uint64(len(data)) != size {
-		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("does not decompress to its %d bytes", size)}
+	d.hdr, d.raw = hdr, raw
+	d.length, d.keep = size, size
+	if d.compressed == uint32(elf.COMPRESS_ZLIB) {
+		// A zlib stream cannot be extended without decoding it.
+		if err := d.load(img); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// load decompresses a compressed section.
+func (d *debugSection) load(img *Image) error {
+	if d.data != nil || d.compressed == 0 {
+		return nil
+	}
+	var r io.Reader
+	switch d.compressed {
+	case uint32(elf.COMPRESS_ZLIB):
+		zr, err := zlib.NewReader(bytes.NewReader(d.raw[d.hdr:]))
+		if err != nil {
+			return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("zlib: %v", err)}
+		}
+		r = zr
+	default:
+		zr, err := zstd.NewReader(bytes.NewReader(d.raw[d.hdr:]), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDebugSection))
+		if err != nil {
+			return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("zstd: %v", err)}
+		}
+		defer zr.Close()
+		r = zr
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(d.length)+1))
+	if err != nil || uint64(len(data)) != d.length {
+		return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("does not decompress to its %d bytes", d.length)}
 	}
 	d.data = data
-	d.length, d.keep = size, size
-	return d, nil
+	return nil
+}
+
+// chdr encodes a compression header for size uncompressed bytes.
+func (img *Image) chdr(d *debugSection, size uint64) []byte {
+	hdr := make([]byte, 12)
+	if img.Class == elf.ELFCLASS64 {
+		hdr = make([]byte, 24)
+		img.Order.PutUint32(hdr, d.compressed)
+		img.Order.PutUint64(hdr[8:], size)
+		img.Order.PutUint64(hdr[16:], d.align)
+		return hdr
+	}
+	img.Order.PutUint32(hdr, d.compressed)
+	img.Order.PutUint32(hdr[4:], uint32(size))
+	img.Order.PutUint32(hdr[8:], uint32(d.align))
+	return hdr
+}
+
+// zstdFrame compresses b into one zstd frame.
+func zstdFrame(b []byte) ([]byte, error) {
+	var body bytes.Buffer
+	w, err := zstd.NewWriter(&body, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return body.Bytes(), nil
 }
 
 // maxDebugSection bounds what a compressed debug section may claim.
@@ -168,18 +220,7 @@ func (img *Image) encodeDebugSection(d *debugSection) ([]byte, error) {
 			return nil, err
 		}
 	}
-	hdr := make([]byte, 12)
-	if img.Class == elf.ELFCLASS64 {
-		hdr = make([]byte, 24)
-		img.Order.PutUint32(hdr, d.compressed)
-		img.Order.PutUint64(hdr[8:], uint64(len(data)))
-		img.Order.PutUint64(hdr[16:], d.align)
-	} else {
-		img.Order.PutUint32(hdr, d.compressed)
-		img.Order.PutUint32(hdr[4:], uint32(len(data)))
-		img.Order.PutUint32(hdr[8:], uint32(d.align))
-	}
-	return append(hdr, body.Bytes()...), nil
+	return append(img.chdr(d, uint64(len(data))), body.Bytes()...), nil
 }
 
 // unitOf describes a built-in allocator or shim linked at addr: its code,
@@ -383,6 +424,28 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 			p.ropes[d.sec.Index] = rope{{input: true, off: d.sec.Offset, n: d.keep}, {n: uint64(len(d.add)), data: d.add}}
 			p.Changes = append(p.Changes, Change{What: fmt.Sprintf("debug information for the allocator in %s", d.sec.Label()), FileOffset: d.sec.Offset, Size: d.end()})
 			continue
+		}
+		if d.compressed == uint32(elf.COMPRESS_ZSTD) && d.keep == d.length && d.data == nil {
+			// zstd decoders read concatenated frames as one stream: the
+			// unit goes in a frame of its own after the section's, and
+			// nothing of the section is decompressed.
+			if len(d.add) == 0 {
+				continue
+			}
+			frame, err := zstdFrame(d.add)
+			if err != nil {
+				return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("compressing: %v", err)}
+			}
+			r := rope{bytesRope(img.chdr(d, d.end()))[0], {input: true, off: d.sec.Offset + uint64(d.hdr), n: d.sec.FileSize() - uint64(d.hdr)}, {n: uint64(len(frame)), data: frame}}
+			p.ropes[d.sec.Index] = r
+			p.Changes = append(p.Changes, Change{What: fmt.Sprintf("debug information for the allocator in %s", d.sec.Label()), FileOffset: d.sec.Offset, Size: r.size()})
+			continue
+		}
+		if err := d.load(img); err != nil {
+			return err
+		}
+		if d.end() == d.length && bytes.Equal(d.add, d.data[d.keep:]) {
+			continue // the unit a previous patch added, as it was
 		}
 		enc, err := img.encodeDebugSection(d)
 		if err != nil {

@@ -100,6 +100,21 @@ func TestDebugInfoDescribesTheAllocatorInEveryCompression(t *testing.T) {
 			if strings.Join(rows, "\n") != strings.Join(want, "\n") {
 				t.Errorf("line rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 			}
+			// Uncompressed and zstd sections keep the input's bytes as
+			// they were, the unit after them (zstd: in a frame of its
+			// own), so that nothing had to be decompressed.
+			if compress != "zlib" {
+				for _, name := range []string{".debug_info", ".debug_line", ".debug_abbrev"} {
+					a, b := img.contents(img.SectionNamed(name)), out.contents(out.SectionNamed(name))
+					skip := 0
+					if compress == "zstd" {
+						skip = 12 // the compression header, which gains the unit's size
+					}
+					if len(b) <= len(a) || !bytes.Equal(a[skip:], b[skip:len(a)]) {
+						t.Errorf("%s: the input's %d bytes are not the start of the output's %d", name, len(a), len(b))
+					}
+				}
+			}
 			// The image's own unit is still there and still whole.
 			if own, _, _ := allocatorUnit(t, out, "app.s"); own == nil {
 				t.Error("the image's own compile unit is gone")
