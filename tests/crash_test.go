@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +31,25 @@ func TestAKilledPatchLeavesEveryTargetOldOrNew(t *testing.T) {
 	patched := readFile(t, full)
 	oldOut := []byte("the previous build's image, which a killed patch must not damage\n")
 
+	// How long a whole patch takes here (the median of seven), so that
+	// the kills land anywhere from before the file is read to well after
+	// it is renamed.
+	var took []time.Duration
+	for i := 0; i < 7; i++ {
+		dir := t.TempDir()
+		in := filepath.Join(dir, "app.elf")
+		if err := os.WriteFile(in, orig, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := exec.Command(elfpatchPath(t), in).Run(); err != nil {
+			t.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	window := int(took[3].Microseconds()) * 3
+
 	rng := rand.New(rand.NewSource(20240611))
 	for _, mode := range []string{"in place", "-o absent", "-o existing"} {
 		t.Run(strings.ReplaceAll(mode, " ", "_"), func(t *testing.T) {
@@ -45,7 +65,7 @@ func TestAKilledPatchLeavesEveryTargetOldOrNew(t *testing.T) {
 				target, before, args = out, oldOut, []string{"-o", out, in}
 			}
 			var old, new, leftovers int
-			for i := 0; i < 50; i++ {
+			for i := 0; i < 80; i++ {
 				if err := os.WriteFile(in, orig, 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -64,9 +84,7 @@ func TestAKilledPatchLeavesEveryTargetOldOrNew(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				// Anywhere from before the file is read to after it is
-				// renamed: a patch takes a few milliseconds.
-				time.Sleep(time.Duration(rng.Intn(12000)) * time.Microsecond)
+				time.Sleep(time.Duration(rng.Intn(window)) * time.Microsecond)
 				cmd.Process.Kill()
 				cmd.Wait()
 				got, err := os.ReadFile(target)
@@ -92,7 +110,12 @@ func TestAKilledPatchLeavesEveryTargetOldOrNew(t *testing.T) {
 			// A kill between creating the temporary file and renaming it
 			// leaves it (no process survives to remove it); it is hidden,
 			// beside the target, and never mistaken for it.
-			t.Logf("%s: %d kills left the target as it was, %d the patched image; %d left a temporary file", mode, old, new, leftovers)
+			t.Logf("%s: %d kills left the target as it was, %d the patched image; %d left a temporary file (kills within %d µs)", mode, old, new, leftovers, window)
+			// The kills spanned the patch: some came before its rename,
+			// some after.
+			if old == 0 || new == 0 {
+				t.Errorf("%s: %d kills before the rename and %d after: the kills did not span the patch", mode, old, new)
+			}
 		})
 	}
 }
