@@ -14,7 +14,7 @@
 //
 // Run it from the repository's root:
 //
-//	go run ./bench/cost [-size MiB] [-runs N] [-dir DIR] [-xfs]
+//	go run ./bench/cost [-size MiB] [-runs N] [-dir DIR] [-xfs] [-sites 2000,20000,200000]
 //
 // It prints markdown: the machine, then one table per part, each time the
 // median of -runs runs, run in turns (cp, elfpatch, cp, elfpatch, ...).
@@ -42,6 +42,7 @@ var (
 	dirFlag = flag.String("dir", "", "where the images are written (default: a new directory in $TMPDIR)")
 	xfs     = flag.Bool("xfs", false, "also measure on a loop-mounted XFS with reflink (needs root and mkfs.xfs)")
 	keep    = flag.Bool("keep", false, "keep the work directory")
+	sites   = flag.String("sites", "2000,20000,200000", "import sites of the scaling images, comma-separated")
 )
 
 func main() {
@@ -315,7 +316,15 @@ func (b *bench) scalingTable() {
 		s             *sample
 	}
 	var pts []*point
-	for _, n := range []int{2000, 20000, 200000} {
+	var counts []int
+	for _, f := range strings.Split(*sites, ",") {
+		var n int
+		if _, err := fmt.Sscan(f, &n); err != nil || n <= 0 {
+			fatalf("-sites: %q is not a count", f)
+		}
+		counts = append(counts, n)
+	}
+	for _, n := range counts {
 		src := filepath.Join(b.work, fmt.Sprintf("sites%d.s", n))
 		var asm strings.Builder
 		asm.WriteString(".syntax unified\n.thumb\n.section .text.sites,\"axR\",%progbits\n.global sites\n.type sites, %function\n.thumb_func\nsites:\n")

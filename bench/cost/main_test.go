@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The command runs end to end, small: every table and the list of targets
+// come out, and the patched images it checks verify (it exits 1 if not).
+func TestTheCostCommandPrintsEveryTable(t *testing.T) {
+	for _, tool := range []string{"arm-none-eabi-gcc", "arm-none-eabi-objcopy", "arm-none-eabi-ld", "arm-none-eabi-as", "ld.lld", "llvm-objcopy", "/usr/bin/time"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed (CI=true, so this is a failure, not a skip)", tool)
+			}
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	cmd := exec.Command("go", "run", "./bench/cost", "-size", "4", "-runs", "1", "-sites", "100,1000")
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go run ./bench/cost: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Machine: ", "### A 4 MiB image on ", "| elfpatch -o OUT |", "| elfpatch in place |",
+		"| arm-none-eabi-objcopy IN OUT |", "### A typical Cortex-M image", "| relink: ld.lld |", "| relink: arm-none-eabi-ld |",
+		"### Scaling with the number of relocations", "Time grows as relocations^", "### Targets", "elfpatch faster than relinking with ld.lld"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+}
