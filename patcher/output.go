@@ -41,15 +41,9 @@ type overlay struct {
 	data []byte
 }
 
-// rope is a section's new contents: ranges of the input and new bytes.
-type rope []part
-
-type part struct {
-	input bool
-	off   uint64 // input offset of an input range
-	n     uint64
-	data  []byte
-}
+// rope is a section's new contents: pieces of their own, placed where
+// the section lands.
+type rope []piece
 
 func bytesRope(b []byte) rope { return rope{{n: uint64(len(b)), data: b}} }
 
