@@ -21,9 +21,10 @@ import (
 // built from the line rows the pinned build recorded. The contributions go
 // at the end of .debug_abbrev, .debug_info, .debug_line and .debug_aranges:
 // as bytes after the input's own where a section is not compressed, as a
-// zstd frame after its frames where it is zstd-compressed (nothing is
-// decompressed either way), and decompressed and compressed again where it
-// is zlib-compressed or a previous patch's unit must be taken out first. Their offsets go into the provenance note, so a later
+// zstd frame after its frames where it is zstd-compressed, as stored
+// blocks after its deflate blocks where it is zlib-compressed (nothing is
+// decompressed in any of these), and decompressed and compressed again
+// where a previous patch's unit must be taken out first. Their offsets go into the provenance note, so a later
 // patch takes the old unit out before it adds the new one.
 
 // LineRow maps an offset in an allocator's code to a line of its source.
@@ -127,12 +128,6 @@ func (img *Image) readDebugSection(name string) (*debugSection, error) {
 	}
 	d.hdr, d.raw = hdr, raw
 	d.length, d.keep = size, size
-	if d.compressed == uint32(elf.COMPRESS_ZLIB) {
-		// A zlib stream cannot be extended without decoding it.
-		if err := d.load(img); err != nil {
-			return nil, err
-		}
-	}
 	return d, nil
 }
 
@@ -425,21 +420,34 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 			p.Changes = append(p.Changes, Change{What: fmt.Sprintf("debug information for the allocator in %s", d.sec.Label()), FileOffset: d.sec.Offset, Size: d.end()})
 			continue
 		}
-		if d.compressed == uint32(elf.COMPRESS_ZSTD) && d.keep == d.length && d.data == nil {
-			// zstd decoders read concatenated frames as one stream: the
-			// unit goes in a frame of its own after the section's, and
-			// nothing of the section is decompressed.
-			if len(d.add) == 0 {
+		if d.keep == d.length && d.data == nil && len(d.add) == 0 {
+			continue
+		}
+		if d.keep == d.length && d.data == nil {
+			// Nothing of the section is decompressed: zstd decoders read
+			// concatenated frames as one stream, so the unit goes in a
+			// frame of its own; a zlib stream is extended in place (its
+			// last block made not final, the unit after it in stored
+			// blocks, the checksum continued: deflate.go). A zlib stream
+			// that cannot be is decompressed below, as before.
+			payload := d.raw[d.hdr:]
+			at := d.sec.Offset + uint64(d.hdr)
+			var body rope
+			if d.compressed == uint32(elf.COMPRESS_ZSTD) {
+				frame, err := zstdFrame(d.add)
+				if err != nil {
+					return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("compressing: %v", err)}
+				}
+				body = rope{{input: true, off: at, n: uint64(len(payload))}, {n: uint64(len(frame)), data: frame}}
+			} else if r, err := zlibAppend(payload, at, d.add); err == nil {
+				body = r
+			}
+			if body != nil {
+				r := append(bytesRope(img.chdr(d, d.end())), body...)
+				p.ropes[d.sec.Index] = r
+				p.Changes = append(p.Changes, Change{What: fmt.Sprintf("debug information for the allocator in %s", d.sec.Label()), FileOffset: d.sec.Offset, Size: r.size()})
 				continue
 			}
-			frame, err := zstdFrame(d.add)
-			if err != nil {
-				return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("compressing: %v", err)}
-			}
-			r := rope{bytesRope(img.chdr(d, d.end()))[0], {input: true, off: d.sec.Offset + uint64(d.hdr), n: d.sec.FileSize() - uint64(d.hdr)}, {n: uint64(len(frame)), data: frame}}
-			p.ropes[d.sec.Index] = r
-			p.Changes = append(p.Changes, Change{What: fmt.Sprintf("debug information for the allocator in %s", d.sec.Label()), FileOffset: d.sec.Offset, Size: r.size()})
-			continue
 		}
 		if err := d.load(img); err != nil {
 			return err
