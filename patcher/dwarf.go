@@ -118,9 +118,6 @@ func (img *Image) readDebugSection(name string) (*debugSection, error) {
 	} else {
 		size, d.align = uint64(img.Order.Uint32(raw[4:])), uint64(img.Order.Uint32(raw[8:]))
 	}
-	if size > maxDebugSection {
-		return nil, &Error{File: img.Name, Section: sec.Label(), Msg: fmt.Sprintf("claims %d bytes uncompressed", size)}
-	}
 	switch d.compressed {
 	case uint32(elf.COMPRESS_ZLIB), uint32(elf.COMPRESS_ZSTD):
 	default:
@@ -131,27 +128,60 @@ func (img *Image) readDebugSection(name string) (*debugSection, error) {
 	return d, nil
 }
 
+// reader decompresses a compressed section as a stream.
+func (d *debugSection) reader(img *Image) (io.Reader, func(), error) {
+	if d.compressed == uint32(elf.COMPRESS_ZLIB) {
+		zr, err := zlib.NewReader(bytes.NewReader(d.raw[d.hdr:]))
+		if err != nil {
+			return nil, nil, &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("zlib: %v", err)}
+		}
+		return zr, func() {}, nil
+	}
+	zr, err := zstd.NewReader(bytes.NewReader(d.raw[d.hdr:]), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDebugSection))
+	if err != nil {
+		return nil, nil, &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("zstd: %v", err)}
+	}
+	return zr, zr.Close, nil
+}
+
+// tail is a compressed section's bytes after the part kept (a unit a
+// previous patch added), decompressed as a stream: the part kept is
+// decoded and dropped, not held.
+func (d *debugSection) tail(img *Image) ([]byte, error) {
+	if d.data != nil {
+		return d.data[d.keep:], nil
+	}
+	if d.length-d.keep > maxUnits {
+		return nil, nil // more than elfpatch's units: not what it added
+	}
+	r, done, err := d.reader(img)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if n, err := io.CopyN(io.Discard, r, int64(d.keep)); err != nil || uint64(n) != d.keep {
+		return nil, &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("does not decompress to its %d bytes", d.length)}
+	}
+	tail, err := io.ReadAll(io.LimitReader(r, int64(d.length-d.keep)+1))
+	if err != nil || uint64(len(tail)) != d.length-d.keep {
+		return nil, &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("does not decompress to its %d bytes", d.length)}
+	}
+	return tail, nil
+}
+
 // load decompresses a compressed section.
 func (d *debugSection) load(img *Image) error {
 	if d.data != nil || d.compressed == 0 {
 		return nil
 	}
-	var r io.Reader
-	switch d.compressed {
-	case uint32(elf.COMPRESS_ZLIB):
-		zr, err := zlib.NewReader(bytes.NewReader(d.raw[d.hdr:]))
-		if err != nil {
-			return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("zlib: %v", err)}
-		}
-		r = zr
-	default:
-		zr, err := zstd.NewReader(bytes.NewReader(d.raw[d.hdr:]), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDebugSection))
-		if err != nil {
-			return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("zstd: %v", err)}
-		}
-		defer zr.Close()
-		r = zr
+	if d.length > maxDebugSection {
+		return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("claims %d bytes uncompressed, more than elfpatch decompresses in memory (%d)", d.length, uint64(maxDebugSection))}
 	}
+	r, done, err := d.reader(img)
+	if err != nil {
+		return err
+	}
+	defer done()
 	data, err := io.ReadAll(io.LimitReader(r, int64(d.length)+1))
 	if err != nil || uint64(len(data)) != d.length {
 		return &Error{File: img.Name, Section: d.sec.Label(), Msg: fmt.Sprintf("does not decompress to its %d bytes", d.length)}
@@ -190,8 +220,14 @@ func zstdFrame(b []byte) ([]byte, error) {
 	return body.Bytes(), nil
 }
 
-// maxDebugSection bounds what a compressed debug section may claim.
+// maxDebugSection bounds what a compressed debug section may claim when
+// elfpatch must decompress it in memory (to take out a unit it added
+// before, or a zlib stream it cannot walk).
 const maxDebugSection = 256 << 20
+
+// maxUnits bounds what elfpatch's own units take in a debug section: a
+// few hundred bytes each.
+const maxUnits = 1 << 20
 
 // encodeDebugSection compresses a debug section's new contents as the
 // section was compressed.
@@ -449,11 +485,17 @@ func (p *Plan) addDebugInfo(units []debugUnit, old *DebugOffsets) error {
 				continue
 			}
 		}
+		if d.end() == d.length {
+			tail, err := d.tail(img)
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(d.add, tail) {
+				continue // the unit a previous patch added, as it was
+			}
+		}
 		if err := d.load(img); err != nil {
 			return err
-		}
-		if d.end() == d.length && bytes.Equal(d.add, d.data[d.keep:]) {
-			continue // the unit a previous patch added, as it was
 		}
 		enc, err := img.encodeDebugSection(d)
 		if err != nil {

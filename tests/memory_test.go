@@ -12,6 +12,7 @@ package tests
 
 import (
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -305,5 +306,90 @@ func TestOnXFSAPatchedCopySharesTheInputsBlocks(t *testing.T) {
 	mustElfpatch(t, "verify", again)
 	if grew := used() - before; grew > 4<<20 {
 		t.Errorf("patching a clone in place took %d KiB of new space", grew>>10)
+	}
+}
+
+// A zlib-compressed .debug_info that decompresses to 256 MiB is extended
+// with the allocator's unit in bounded memory: the stream is walked, not
+// decompressed, and its old contents come out of the patched image
+// unchanged, the unit after them.
+func TestAZlibCompressedImageIsExtendedInBoundedMemory(t *testing.T) {
+	large := largeImage(t)
+	dir := t.TempDir()
+	small := filepath.Join(filepath.Dir(large), "app.elf")
+	info := filepath.Join(dir, "info.bin")
+	if out, err := exec.Command("llvm-objcopy", "--dump-section", ".debug_info="+info, small).CombinedOutput(); err != nil {
+		t.Fatalf("llvm-objcopy: %v\n%s", err, out)
+	}
+	// The image's own units, then zeros: DWARF readers stop at a unit of
+	// length 0, and zeros compress to almost nothing.
+	f, err := os.OpenFile(info, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < largeImageSize>>20; i++ {
+		f.Write(zeros)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Two steps: given both options at once, objcopy flags the updated
+	// section compressed without compressing it.
+	grown, in := filepath.Join(dir, "grown.elf"), filepath.Join(dir, "zlib.elf")
+	for _, args := range [][]string{{"--update-section", ".debug_info=" + info, small, grown}, {"--compress-debug-sections=zlib", grown, in}} {
+		if out, err := exec.Command("arm-none-eabi-objcopy", args...).CombinedOutput(); err != nil {
+			t.Fatalf("arm-none-eabi-objcopy: %v\n%s", err, out)
+		}
+	}
+	os.Remove(info)
+	os.Remove(grown)
+	out := filepath.Join(dir, "out.elf")
+	code, rss := peakRSS(t, "-o", out, in)
+	t.Logf("patch of a zlib image whose .debug_info is %d MiB: peak RSS %.1f MiB", largeImageSize>>20, float64(rss)/(1<<20))
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if rss > maxPatchRSS {
+		t.Errorf("peak RSS %.1f MiB, want at most %d MiB: the section was decompressed", float64(rss)/(1<<20), maxPatchRSS>>20)
+	}
+	mustElfpatch(t, "verify", out)
+	// The old contents, streamed out of both, then the unit.
+	open := func(path string) (*elf.File, *elf.Section) {
+		f, err := elf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := f.Section(".debug_info")
+		if s == nil || s.Flags&elf.SHF_COMPRESSED == 0 {
+			t.Fatalf("%s: no compressed .debug_info", path)
+		}
+		return f, s
+	}
+	fa, a := open(in)
+	defer fa.Close()
+	fb, b := open(out)
+	defer fb.Close()
+	if a.Size < largeImageSize || b.Size <= a.Size {
+		t.Fatalf(".debug_info decompresses to %d bytes in the input and %d in the output", a.Size, b.Size)
+	}
+	ra, rb := a.Open(), b.Open()
+	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
+	for left := a.Size; left > 0; {
+		n := min(left, uint64(len(ba)))
+		if _, err := io.ReadFull(ra, ba[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(rb, bb[:n]); err != nil {
+			t.Fatalf("the patched .debug_info: %v", err)
+		}
+		if !bytes.Equal(ba[:n], bb[:n]) {
+			t.Fatalf("the patched .debug_info differs from the input's within its first %d bytes", a.Size)
+		}
+		left -= n
+	}
+	unit, err := io.ReadAll(rb)
+	if err != nil || uint64(len(unit)) != b.Size-a.Size || !bytes.Contains(unit, []byte("arena_blob/thumb2.S")) {
+		t.Errorf("after the old contents: %d bytes (%v), want the allocator's unit naming arena_blob/thumb2.S", len(unit), err)
 	}
 }
