@@ -459,14 +459,16 @@ func (p *Plan) sectionLabel(idx uint16) string {
 // and LLVM's address-significance tables.
 func (o *objPlan) renumber() error {
 	img, p := o.img, o.p
+	bySection := map[*Section][]*Reloc{}
+	for _, r := range img.Relocs {
+		bySection[r.Sec] = append(bySection[r.Sec], r)
+	}
 	for _, s := range img.Sections {
 		switch {
 		case (s.Type == elf.SHT_REL || s.Type == elf.SHT_RELA) && int(s.Link) == img.Symtab.Index:
 			var data []byte
-			for _, r := range img.Relocs {
-				if r.Sec == s {
-					data = append(data, img.encodeReloc(r.Offset, o.outIndex(r.Sym), r.Type, r.Addend, r.Rela)...)
-				}
+			for _, r := range bySection[s] {
+				data = append(data, img.encodeReloc(r.Offset, o.outIndex(r.Sym), r.Type, r.Addend, r.Rela)...)
 			}
 			p.objContents[s.Index] = data
 		case s.Type == elf.SHT_GROUP && int(s.Link) == img.Symtab.Index:

@@ -719,18 +719,19 @@ func (p *Plan) findState() (*State, error) {
 // that something uses, each with its first use.
 func (p *Plan) otherUndefined(imports map[string]bool) Errors {
 	img := p.img
+	// Each symbol's first use, in one pass over the relocations.
+	firstUse := map[uint32]*Reloc{}
+	for _, r := range img.Relocs {
+		if _, seen := firstUse[r.Sym]; !seen && r.Target.Alloc() {
+			firstUse[r.Sym] = r
+		}
+	}
 	var errs Errors
 	for _, s := range img.Syms {
 		if s.Index == 0 || !s.Undefined() || s.Bind() != elf.STB_GLOBAL || imports[s.Name] || s.Name == "" {
 			continue
 		}
-		var use *Reloc
-		for _, r := range img.Relocs {
-			if int(r.Sym) == s.Index && r.Target.Alloc() {
-				use = r
-				break
-			}
-		}
+		use := firstUse[uint32(s.Index)]
 		// Like a linker, complain only about symbols something uses:
 		// compilers declare some they never call (gcc's __aeabi_idivmod).
 		if use != nil {
