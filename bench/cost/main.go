@@ -43,6 +43,7 @@ var (
 	xfs     = flag.Bool("xfs", false, "also measure on a loop-mounted XFS with reflink (needs root and mkfs.xfs)")
 	keep    = flag.Bool("keep", false, "keep the work directory")
 	sites   = flag.String("sites", "2000,20000,200000", "import sites of the scaling images, comma-separated")
+	settle  = flag.Duration("settle", 5*time.Second, "pause after syncing, before measuring")
 )
 
 func main() {
@@ -58,6 +59,10 @@ func main() {
 	}
 	b := &bench{root: root, work: work}
 	b.build()
+	// What an earlier run (or build) left to write back slows the
+	// kernel's copies for seconds: start with nothing dirty.
+	syscall.Sync()
+	time.Sleep(*settle)
 
 	fmt.Printf("Machine: %s, %d CPUs, Linux %s, %s; images in %s (%s).\n\n", cpuModel(), runtime.NumCPU(), kernel(), goVersion(), filepath.Dir(work), fsType(work))
 

@@ -18,7 +18,7 @@ func TestTheCostCommandPrintsEveryTable(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	cmd := exec.Command("go", "run", "./bench/cost", "-size", "4", "-runs", "1", "-sites", "100,1000")
+	cmd := exec.Command("go", "run", "./bench/cost", "-size", "4", "-runs", "1", "-sites", "100,1000", "-settle", "0")
 	cmd.Dir = "../.."
 	out, err := cmd.CombinedOutput()
 	if err != nil {
