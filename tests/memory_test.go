@@ -142,6 +142,20 @@ func peakRSS(t *testing.T, args ...string) (int, int64) {
 // sameBytes compares two ranges of two files without reading them whole.
 func sameBytes(t *testing.T, a string, aoff int64, b string, boff, n int64) bool {
 	t.Helper()
+	return differingBytesAt(t, a, aoff, b, boff, n) == 0
+}
+
+// differingBytes counts the bytes of a and b's first n that differ.
+func differingBytes(t *testing.T, a, b string, n int64) int {
+	t.Helper()
+	return differingBytesAt(t, a, 0, b, 0, n)
+}
+
+// differingBytesAt counts the bytes that differ between n bytes of a at
+// aoff and of b at boff (a byte one file lacks counts as differing),
+// reading them a MiB at a time.
+func differingBytesAt(t *testing.T, a string, aoff int64, b string, boff, n int64) int {
+	t.Helper()
 	fa, err := os.Open(a)
 	if err != nil {
 		t.Fatal(err)
@@ -154,44 +168,17 @@ func sameBytes(t *testing.T, a string, aoff int64, b string, boff, n int64) bool
 	defer fb.Close()
 	ra, rb := io.NewSectionReader(fa, aoff, n), io.NewSectionReader(fb, boff, n)
 	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
-	for {
-		na, ea := io.ReadFull(ra, ba)
-		nb, _ := io.ReadFull(rb, bb)
-		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
-			return false
-		}
-		if ea != nil {
-			return true
-		}
-	}
-}
-
-// differingBytes counts the bytes of a and b's first n that differ.
-func differingBytes(t *testing.T, a, b string, n int64) int {
-	t.Helper()
-	fa, err := os.Open(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fa.Close()
-	fb, err := os.Open(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fb.Close()
-	ra, rb := io.NewSectionReader(fa, 0, n), io.NewSectionReader(fb, 0, n)
-	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
 	differ := 0
 	for {
 		na, ea := io.ReadFull(ra, ba)
-		nb, _ := io.ReadFull(rb, bb)
+		nb, eb := io.ReadFull(rb, bb)
 		for i := 0; i < min(na, nb); i++ {
 			if ba[i] != bb[i] {
 				differ++
 			}
 		}
 		differ += max(na, nb) - min(na, nb)
-		if ea != nil {
+		if ea != nil && eb != nil {
 			return differ
 		}
 	}
