@@ -1,7 +1,6 @@
 package relocs
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/hex"
@@ -32,6 +31,8 @@ func (s a64Site) String() string { return s.producer + "/" + s.name }
 
 func (s a64Site) values() Values { return Values{S: s.S, A: s.A, P: s.P} }
 
+func (s a64Site) siteName() string { return s.name }
+
 // a64Types are the types aarch64.go handles.
 var a64Types = []elf.R_AARCH64{
 	elf.R_AARCH64_CALL26, elf.R_AARCH64_JUMP26,
@@ -45,47 +46,6 @@ var a64Types = []elf.R_AARCH64{
 	elf.R_AARCH64_MOVW_UABS_G3,
 }
 
-// readRELASiteLines splits the rows of a RELA sites.txt (aarch64, x86_64)
-// into their nine fields: producer site type P S A object linked
-// disassembly, the last one the rest of the line.
-func readRELASiteLines(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rows [][]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.SplitN(line, " ", 9)
-		if len(fields) != 9 {
-			t.Fatalf("%s: short line %q", path, line)
-		}
-		rows = append(rows, fields)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
-// parseRELANumbers reads the P, S and A fields of a RELA sites.txt row.
-func parseRELANumbers(f []string) (P, S uint64, A int64, err error) {
-	P, err = strconv.ParseUint(f[3], 0, 64)
-	if err == nil {
-		S, err = strconv.ParseUint(f[4], 0, 64)
-	}
-	if err == nil {
-		A, err = strconv.ParseInt(f[5], 0, 64)
-	}
-	return P, S, A, err
-}
-
 func loadA64Sites(t *testing.T) []a64Site {
 	t.Helper()
 	byName := map[string]elf.R_AARCH64{}
@@ -93,7 +53,7 @@ func loadA64Sites(t *testing.T) []a64Site {
 		byName[AArch64TypeName(typ)] = typ
 	}
 	var sites []a64Site
-	for _, f := range readRELASiteLines(t, "testdata/aarch64/sites.txt") {
+	for _, f := range readSiteLines(t, "testdata/aarch64/sites.txt") {
 		s := a64Site{producer: f[0], name: f[1], objdump: f[8]}
 		var ok bool
 		if s.typ, ok = byName[f[2]]; !ok {
@@ -119,32 +79,13 @@ func loadA64Sites(t *testing.T) []a64Site {
 // that has them, and fails the test for a name no producer has.
 func a64SitesNamed(t *testing.T, names ...string) []a64Site {
 	t.Helper()
-	all := loadA64Sites(t)
-	var out []a64Site
-	for _, name := range names {
-		n := len(out)
-		for _, s := range all {
-			if s.name == name {
-				out = append(out, s)
-			}
-		}
-		if len(out) == n {
-			t.Fatalf("no site %s in sites.txt", name)
-		}
-	}
-	return out
+	return pickSites(t, loadA64Sites(t), names...)
 }
 
 // a64SiteOf returns GNU's site of this name.
 func a64SiteOf(t *testing.T, name string) a64Site {
 	t.Helper()
-	for _, s := range a64SitesNamed(t, name) {
-		if s.producer == "gnu" {
-			return s
-		}
-	}
-	t.Fatalf("no gnu site %s in sites.txt", name)
-	return a64Site{}
+	return firstSite(t, a64SitesNamed(t, name), func(s a64Site) bool { return s.producer == "gnu" }, "no gnu site "+name)
 }
 
 // a64Relink applies the relocation to the object's bytes with v, returning

@@ -1,7 +1,6 @@
 package relocs
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/hex"
@@ -28,6 +27,8 @@ type site struct {
 }
 
 func (s site) String() string { return s.producer + "/" + s.name }
+
+func (s site) siteName() string { return s.name }
 
 func (s site) values(A int64) Values { return Values{S: s.S, A: A, P: s.P, T: s.T} }
 
@@ -76,27 +77,14 @@ func branchTarget(t elf.R_ARM, loc []byte, P uint64) (uint64, bool, error) {
 
 func loadSites(t *testing.T) []site {
 	t.Helper()
-	f, err := os.Open("testdata/arm/sites.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var sites []site
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "veneer ") {
-			continue
-		}
-		f := strings.SplitN(line, " ", 9)
-		if len(f) != 9 {
-			t.Fatalf("sites.txt: short line %q", line)
-		}
+	for _, f := range readSiteLines(t, "testdata/arm/sites.txt", "veneer ") {
 		s := site{producer: f[0], name: f[1], T: f[5] == "1", objdump: f[8]}
 		var ok bool
 		if s.typ, ok = armTypeByName[f[2]]; !ok {
 			t.Fatalf("sites.txt: unknown type %s", f[2])
 		}
+		var err error
 		s.P, err = strconv.ParseUint(f[3], 0, 64)
 		if err == nil {
 			s.S, err = strconv.ParseUint(f[4], 0, 64)
@@ -108,12 +96,9 @@ func loadSites(t *testing.T) []site {
 			s.linked, err = hex.DecodeString(f[7])
 		}
 		if err != nil {
-			t.Fatalf("sites.txt: %q: %v", line, err)
+			t.Fatalf("sites.txt: %q: %v", strings.Join(f, " "), err)
 		}
 		sites = append(sites, s)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return sites
 }
@@ -122,32 +107,13 @@ func loadSites(t *testing.T) []site {
 // has them, and fails the test for a name no producer has.
 func sitesNamed(t *testing.T, names ...string) []site {
 	t.Helper()
-	all := loadSites(t)
-	var out []site
-	for _, name := range names {
-		n := len(out)
-		for _, s := range all {
-			if s.name == name {
-				out = append(out, s)
-			}
-		}
-		if len(out) == n {
-			t.Fatalf("no site %s in sites.txt", name)
-		}
-	}
-	return out
+	return pickSites(t, loadSites(t), names...)
 }
 
 // siteOf returns the first site with this name and type.
 func siteOf(t *testing.T, name string, typ elf.R_ARM) site {
 	t.Helper()
-	for _, s := range sitesNamed(t, name) {
-		if s.typ == typ {
-			return s
-		}
-	}
-	t.Fatalf("no %s site %s in sites.txt", ARMTypeName(typ), name)
-	return site{}
+	return firstSite(t, sitesNamed(t, name), func(s site) bool { return s.typ == typ }, "no "+ARMTypeName(typ)+" site "+name)
 }
 
 // relink reads the addend out of the object's bytes and applies the

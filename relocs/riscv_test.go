@@ -1,13 +1,11 @@
 package relocs
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,6 +29,8 @@ func (s rvSite) String() string { return s.producer + "/" + s.name + "@" + fmt.S
 
 func (s rvSite) values() Values { return Values{S: s.S, A: s.A, P: s.P} }
 
+func (s rvSite) siteName() string { return s.name }
+
 // undefined reports whether the site refers to the import nobody defines.
 func (s rvSite) undefined() bool { return strings.HasPrefix(s.name, "undef_") }
 
@@ -47,34 +47,15 @@ var rvTypeByName = func() map[string]elf.R_RISCV {
 
 func loadRVSites(t *testing.T) []rvSite {
 	t.Helper()
-	f, err := os.Open("testdata/riscv/sites.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var sites []rvSite
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.SplitN(line, " ", 9)
-		if len(f) != 9 {
-			t.Fatalf("sites.txt: short line %q", line)
-		}
+	for _, f := range readSiteLines(t, "testdata/riscv/sites.txt") {
 		s := rvSite{producer: f[0], name: f[1], objdump: f[8]}
 		var ok bool
 		if s.typ, ok = rvTypeByName[f[2]]; !ok {
 			t.Fatalf("sites.txt: unknown type %s", f[2])
 		}
-		s.P, err = strconv.ParseUint(f[3], 0, 64)
-		if err == nil {
-			s.S, err = strconv.ParseUint(f[4], 0, 64)
-		}
-		if err == nil {
-			s.A, err = strconv.ParseInt(f[5], 0, 64)
-		}
+		var err error
+		s.P, s.S, s.A, err = parseRELANumbers(f)
 		if err == nil {
 			s.object, err = hex.DecodeString(f[6])
 		}
@@ -82,12 +63,9 @@ func loadRVSites(t *testing.T) []rvSite {
 			s.linked, err = hex.DecodeString(f[7])
 		}
 		if err != nil {
-			t.Fatalf("sites.txt: %q: %v", line, err)
+			t.Fatalf("sites.txt: %q: %v", strings.Join(f, " "), err)
 		}
 		sites = append(sites, s)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return sites
 }
@@ -96,32 +74,13 @@ func loadRVSites(t *testing.T) []rvSite {
 // producer, and fails the test for a name no producer has.
 func rvSitesNamed(t *testing.T, names ...string) []rvSite {
 	t.Helper()
-	all := loadRVSites(t)
-	var out []rvSite
-	for _, name := range names {
-		n := len(out)
-		for _, s := range all {
-			if s.name == name {
-				out = append(out, s)
-			}
-		}
-		if len(out) == n {
-			t.Fatalf("no site %s in sites.txt", name)
-		}
-	}
-	return out
+	return pickSites(t, loadRVSites(t), names...)
 }
 
 // rvSiteOf returns the first row of the site with this name and type.
 func rvSiteOf(t *testing.T, name string, typ elf.R_RISCV) rvSite {
 	t.Helper()
-	for _, s := range rvSitesNamed(t, name) {
-		if s.typ == typ {
-			return s
-		}
-	}
-	t.Fatalf("no %s row for site %s in sites.txt", RISCVTypeName(typ), name)
-	return rvSite{}
+	return firstSite(t, rvSitesNamed(t, name), func(s rvSite) bool { return s.typ == typ }, "no "+RISCVTypeName(typ)+" row for site "+name)
 }
 
 // rvHiOf finds the R_RISCV_PCREL_HI20 a PCREL_LO12 row's symbol labels: the

@@ -34,6 +34,8 @@ func (s x64Site) String() string { return s.producer + "/" + s.name }
 
 func (s x64Site) values() Values { return Values{S: s.S, A: s.A, P: s.P} }
 
+func (s x64Site) siteName() string { return s.name }
+
 // x64Types are the types x86_64.go applies, and the GOT types it refuses.
 var (
 	x64Types = []elf.R_X86_64{elf.R_X86_64_PLT32, elf.R_X86_64_PC32, elf.R_X86_64_64,
@@ -64,7 +66,7 @@ func loadX64Sites(t *testing.T) []x64Site {
 		return x64Bytes{b[0], b[1], b[2]}, nil
 	}
 	var sites []x64Site
-	for _, f := range readRELASiteLines(t, "testdata/x86_64/sites.txt") {
+	for _, f := range readSiteLines(t, "testdata/x86_64/sites.txt") {
 		s := x64Site{producer: f[0], name: f[1], objdump: f[8]}
 		var ok bool
 		if s.typ, ok = byName[f[2]]; !ok {
@@ -90,32 +92,13 @@ func loadX64Sites(t *testing.T) []x64Site {
 // that has them, and fails the test for a name no producer has.
 func x64SitesNamed(t *testing.T, names ...string) []x64Site {
 	t.Helper()
-	all := loadX64Sites(t)
-	var out []x64Site
-	for _, name := range names {
-		n := len(out)
-		for _, s := range all {
-			if s.name == name {
-				out = append(out, s)
-			}
-		}
-		if len(out) == n {
-			t.Fatalf("no site %s in sites.txt", name)
-		}
-	}
-	return out
+	return pickSites(t, loadX64Sites(t), names...)
 }
 
 // x64SiteOf returns GNU's site of this name.
 func x64SiteOf(t *testing.T, name string) x64Site {
 	t.Helper()
-	for _, s := range x64SitesNamed(t, name) {
-		if s.producer == "gnu" {
-			return s
-		}
-	}
-	t.Fatalf("no gnu site %s in sites.txt", name)
-	return x64Site{}
+	return firstSite(t, x64SitesNamed(t, name), func(s x64Site) bool { return s.producer == "gnu" }, "no gnu site "+name)
 }
 
 // x64Relink applies the relocation to the object's field with v, returning
