@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pulseengine/elfpatch/internal/testtool"
 )
 
 func TestEmbeddedObjectsMatchRecordedHashes(t *testing.T) {
@@ -85,18 +87,11 @@ func allBuilt() []built {
 	return bs
 }
 
-// needTool finds a tool a test runs.  CI installs every tool; a developer
-// machine without one skips (with CI=true a missing tool fails).
+// needTool finds a tool a test runs (testtool: a skip, or under CI=true
+// a failure, when it is missing).
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed: %v", name, err)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return path
+	return testtool.Require(t, name)[0]
 }
 
 // The objects must be reproducible from their sources: rebuild each with its

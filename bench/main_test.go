@@ -2,12 +2,12 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	arenablob "github.com/pulseengine/elfpatch/arena_blob"
+	"github.com/pulseengine/elfpatch/internal/testtool"
 )
 
 // The trace parser counts the allocator's instructions between pairs of
@@ -72,14 +72,7 @@ const galeThumb2FastPath = 20
 // and a copy that goes by words when it can (fewer instructions per byte
 // than the byte copy of an odd address).
 func TestThumb2MeetsItsSizeAndSpeedTargets(t *testing.T) {
-	for _, tool := range []string{"arm-none-eabi-gcc", "qemu-system-arm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed (CI=true, so this is a failure, not a skip)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testtool.Require(t, "arm-none-eabi-gcc", "qemu-system-arm")
 	work := t.TempDir()
 	if err := os.WriteFile(filepath.Join(work, "harness.c"), harnessC, 0o644); err != nil {
 		t.Fatal(err)

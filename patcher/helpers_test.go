@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulseengine/elfpatch/internal/testtool"
 	"github.com/pulseengine/elfpatch/linkerscripts"
 )
 
@@ -15,14 +16,7 @@ import (
 // missing tool is a failure.
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testtool.Require(t, tools...)
 }
 
 func runTool(t *testing.T, dir string, argv ...string) string {

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pulseengine/elfpatch/internal/testtool"
 )
 
 // The fixtures are only as good as their link to the tools: regenerate
@@ -19,14 +21,7 @@ func TestFixturesAreWhatTheToolsMake(t *testing.T) {
 		{"riscv", []string{"riscv64-unknown-elf-as", "riscv64-unknown-elf-ld", "riscv64-unknown-elf-objcopy", "riscv64-unknown-elf-objdump", "riscv64-unknown-elf-readelf", "clang", "ld.lld"}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
-			for _, tool := range tc.tools {
-				if _, err := exec.LookPath(tool); err != nil {
-					if os.Getenv("CI") == "true" {
-						t.Fatalf("%s is not installed", tool)
-					}
-					t.Skipf("%s is not installed", tool)
-				}
-			}
+			testtool.Require(t, tc.tools...)
 			out := filepath.Join(t.TempDir(), "sites.txt")
 			cmd := exec.Command("./gen.sh", out)
 			cmd.Dir = filepath.Join("testdata", tc.dir)
@@ -64,14 +59,7 @@ func TestX86_64FixturesAreWhatTheToolsMake(t *testing.T) {
 // when CI=true.
 func fixturesMatchGenSh(t *testing.T, dir string, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testtool.Require(t, tools...)
 	out := filepath.Join(t.TempDir(), "sites.txt")
 	cmd := exec.Command("./gen.sh", out)
 	cmd.Dir = filepath.Join("testdata", dir)

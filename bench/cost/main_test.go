@@ -1,23 +1,17 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pulseengine/elfpatch/internal/testtool"
 )
 
 // The command runs end to end, small: every table and the list of targets
 // come out, and the patched images it checks verify (it exits 1 if not).
 func TestTheCostCommandPrintsEveryTable(t *testing.T) {
-	for _, tool := range []string{"arm-none-eabi-gcc", "arm-none-eabi-objcopy", "arm-none-eabi-ld", "arm-none-eabi-as", "ld.lld", "llvm-objcopy", "/usr/bin/time"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed (CI=true, so this is a failure, not a skip)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testtool.Require(t, "arm-none-eabi-gcc", "arm-none-eabi-objcopy", "arm-none-eabi-ld", "arm-none-eabi-as", "ld.lld", "llvm-objcopy", "/usr/bin/time")
 	cmd := exec.Command("go", "run", "./bench/cost", "-size", "4", "-runs", "1", "-sites", "100,1000", "-settle", "0")
 	cmd.Dir = "../.."
 	out, err := cmd.CombinedOutput()
