@@ -167,3 +167,27 @@ func TestDebugInfoDescribesTheShimAndTheAllocator(t *testing.T) {
 		t.Errorf("allocator subprogram %v at %#x, want %s at %#x", allocFn.Val(dwarf.AttrName), allocFn.Val(dwarf.AttrLowpc), reallocAbsSym, abs.Value&^1)
 	}
 }
+
+// A linked image's relocations of sections no segment loads (the debug
+// sections', kept by --emit-relocs) hold no site and are not decoded: the
+// image has .rel.debug_* sections, and none of their entries is read.
+func TestALinkedImagesDebugRelocationsAreNotDecoded(t *testing.T) {
+	img := readImage(t, buildImage(t, imageSpec{asm: debugAsm, asFlags: []string{"-g"}}))
+	debugRelocs := 0
+	for _, s := range img.Sections {
+		if (s.Type == elf.SHT_REL || s.Type == elf.SHT_RELA) && int(s.Info) < len(img.Sections) && !img.Sections[s.Info].Alloc() && s.Size > 0 {
+			debugRelocs++
+		}
+	}
+	if debugRelocs == 0 {
+		t.Fatal("the image has no relocations of a non-loaded section to leave alone")
+	}
+	for _, r := range img.Relocs {
+		if !r.Target.Alloc() {
+			t.Fatalf("relocation %d of %s, for the non-loaded %s, was decoded", r.Index, r.Sec.Label(), r.Target.Label())
+		}
+	}
+	if len(img.Relocs) == 0 {
+		t.Fatal("no relocation of a loaded section was decoded either")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -417,5 +418,44 @@ func TestAZlibCompressedImageIsExtendedInBoundedMemory(t *testing.T) {
 	unit, err := io.ReadAll(rb)
 	if err != nil || uint64(len(unit)) != b.Size-a.Size || !bytes.Contains(unit, []byte("arena_blob/thumb2.S")) {
 		t.Errorf("after the old contents: %d bytes (%v), want the allocator's unit naming arena_blob/thumb2.S", len(unit), err)
+	}
+}
+
+// The input's unchanged bytes reach the output through the kernel: seen
+// with strace, elfpatch's copy_file_range calls move at least the image's
+// size, and all it reads and writes itself (read, pread64, write,
+// pwrite64) is a few KiB -- not the file.
+func TestTheKernelCopiesTheLargeImage(t *testing.T) {
+	large := largeImage(t)
+	requireTools(t, "strace")
+	st, err := os.Stat(large)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	log := filepath.Join(dir, "strace.log")
+	out := filepath.Join(dir, "out.elf")
+	cmd := exec.Command("strace", "-f", "-o", log, "-e", "trace=read,pread64,write,pwrite64,copy_file_range", elfpatchPath(t), "-o", out, large)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("strace elfpatch: %v\n%s", err, b)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := regexp.MustCompile(`(read|pread64|write|pwrite64|copy_file_range)\(.*\) += (\d+)$`)
+	moved := map[string]int64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if m := call.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[2], 10, 64)
+			moved[m[1]] += n
+		}
+	}
+	t.Logf("bytes by call: %v", moved)
+	if moved["copy_file_range"] < st.Size() {
+		t.Errorf("copy_file_range moved %d bytes of a %d-byte image", moved["copy_file_range"], st.Size())
+	}
+	if own := moved["read"] + moved["pread64"] + moved["write"] + moved["pwrite64"]; own > 64<<10 {
+		t.Errorf("elfpatch read and wrote %d bytes itself", own)
 	}
 }
