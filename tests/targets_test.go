@@ -295,9 +295,9 @@ func requireTarget(t testing.TB, tg *target) {
 func (tg *target) platformSources() []string {
 	switch tg.Platform {
 	case "cortexm":
-		return []string{"cortexm/startup.c", "cortexm/semihost.c", "cortexm/platform.c"}
+		return []string{"cortexm/startup.c", "cortexm/semihost.c", "cortexm/platform.c", "common/baremetal.c"}
 	case "rv32":
-		return []string{"rv32/start.S", "rv32/platform.c", "common/mem.c"}
+		return []string{"rv32/start.S", "rv32/platform.c", "common/baremetal.c", "common/mem.c"}
 	case "linux":
 		return []string{"linux/start.S", "linux/platform.c", "common/mem.c"}
 	}

@@ -49,6 +49,13 @@ int32_t plat_file_read(int handle, void *buf, uint32_t n);
 /* Waits forever without spinning hard (the "hang" mode). */
 __attribute__((noreturn)) void plat_hang(void);
 
+/*
+ * Bare-metal platforms only (common/baremetal.c builds the host files,
+ * plat_hang, plat_regions and plat_ram_layout on it): one semihosting
+ * call, with the platform's trap instruction.
+ */
+uint32_t plat_semihost(uint32_t op, const void *arg);
+
 /* Memory the arena must not overlap, besides the program's own objects. */
 struct plat_region {
     const char *name;
