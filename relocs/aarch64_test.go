@@ -3,7 +3,6 @@ package relocs
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -53,24 +52,9 @@ func loadA64Sites(t *testing.T) []a64Site {
 		byName[AArch64TypeName(typ)] = typ
 	}
 	var sites []a64Site
-	for _, f := range readSiteLines(t, "testdata/aarch64/sites.txt") {
-		s := a64Site{producer: f[0], name: f[1], objdump: f[8]}
-		var ok bool
-		if s.typ, ok = byName[f[2]]; !ok {
-			t.Fatalf("sites.txt: unknown type %s", f[2])
-		}
-		var err error
-		s.P, s.S, s.A, err = parseRELANumbers(f)
-		if err == nil {
-			s.object, err = hex.DecodeString(f[6])
-		}
-		if err == nil {
-			s.linked, err = hex.DecodeString(f[7])
-		}
-		if err != nil {
-			t.Fatalf("sites.txt: %q: %v", strings.Join(f, " "), err)
-		}
-		sites = append(sites, s)
+	for _, r := range readSites(t, "testdata/aarch64/sites.txt") {
+		sites = append(sites, a64Site{producer: r.producer(), name: r.name(), typ: typeNamed(t, r, byName),
+			P: r.P, S: r.S, A: r.addend(t), object: r.bytes(t, 6), linked: r.bytes(t, 7), objdump: r.objdump()})
 	}
 	return sites
 }

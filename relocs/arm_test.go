@@ -78,27 +78,9 @@ func branchTarget(t elf.R_ARM, loc []byte, P uint64) (uint64, bool, error) {
 func loadSites(t *testing.T) []site {
 	t.Helper()
 	var sites []site
-	for _, f := range readSiteLines(t, "testdata/arm/sites.txt", "veneer ") {
-		s := site{producer: f[0], name: f[1], T: f[5] == "1", objdump: f[8]}
-		var ok bool
-		if s.typ, ok = armTypeByName[f[2]]; !ok {
-			t.Fatalf("sites.txt: unknown type %s", f[2])
-		}
-		var err error
-		s.P, err = strconv.ParseUint(f[3], 0, 64)
-		if err == nil {
-			s.S, err = strconv.ParseUint(f[4], 0, 64)
-		}
-		if err == nil {
-			s.object, err = hex.DecodeString(f[6])
-		}
-		if err == nil {
-			s.linked, err = hex.DecodeString(f[7])
-		}
-		if err != nil {
-			t.Fatalf("sites.txt: %q: %v", strings.Join(f, " "), err)
-		}
-		sites = append(sites, s)
+	for _, r := range readSites(t, "testdata/arm/sites.txt", "veneer ") {
+		sites = append(sites, site{producer: r.producer(), name: r.name(), typ: typeNamed(t, r, armTypeByName),
+			P: r.P, S: r.S, T: r.f[5] == "1", object: r.bytes(t, 6), linked: r.bytes(t, 7), objdump: r.objdump()})
 	}
 	return sites
 }

@@ -3,7 +3,6 @@ package relocs
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -48,24 +47,9 @@ var rvTypeByName = func() map[string]elf.R_RISCV {
 func loadRVSites(t *testing.T) []rvSite {
 	t.Helper()
 	var sites []rvSite
-	for _, f := range readSiteLines(t, "testdata/riscv/sites.txt") {
-		s := rvSite{producer: f[0], name: f[1], objdump: f[8]}
-		var ok bool
-		if s.typ, ok = rvTypeByName[f[2]]; !ok {
-			t.Fatalf("sites.txt: unknown type %s", f[2])
-		}
-		var err error
-		s.P, s.S, s.A, err = parseRELANumbers(f)
-		if err == nil {
-			s.object, err = hex.DecodeString(f[6])
-		}
-		if err == nil {
-			s.linked, err = hex.DecodeString(f[7])
-		}
-		if err != nil {
-			t.Fatalf("sites.txt: %q: %v", strings.Join(f, " "), err)
-		}
-		sites = append(sites, s)
+	for _, r := range readSites(t, "testdata/riscv/sites.txt") {
+		sites = append(sites, rvSite{producer: r.producer(), name: r.name(), typ: typeNamed(t, r, rvTypeByName),
+			P: r.P, S: r.S, A: r.addend(t), object: r.bytes(t, 6), linked: r.bytes(t, 7), objdump: r.objdump()})
 	}
 	return sites
 }

@@ -51,39 +51,25 @@ func loadX64Sites(t *testing.T) []x64Site {
 	for _, typ := range append(slices.Clone(x64Types), x64GOTTypes...) {
 		byName[X86_64TypeName(typ)] = typ
 	}
-	split := func(s string) (x64Bytes, error) {
-		parts := strings.Split(s, "|")
+	// object and linked are before|field|after.
+	split := func(r siteRow, i int) x64Bytes {
+		parts := strings.Split(r.f[i], "|")
 		if len(parts) != 3 {
-			return x64Bytes{}, fmt.Errorf("%q is not before|field|after", s)
+			r.fail(t, fmt.Errorf("%q is not before|field|after", r.f[i]))
 		}
 		var b [3][]byte
-		for i, p := range parts {
+		for k, p := range parts {
 			var err error
-			if b[i], err = hex.DecodeString(p); err != nil {
-				return x64Bytes{}, err
+			if b[k], err = hex.DecodeString(p); err != nil {
+				r.fail(t, err)
 			}
 		}
-		return x64Bytes{b[0], b[1], b[2]}, nil
+		return x64Bytes{b[0], b[1], b[2]}
 	}
 	var sites []x64Site
-	for _, f := range readSiteLines(t, "testdata/x86_64/sites.txt") {
-		s := x64Site{producer: f[0], name: f[1], objdump: f[8]}
-		var ok bool
-		if s.typ, ok = byName[f[2]]; !ok {
-			t.Fatalf("sites.txt: unknown type %s", f[2])
-		}
-		var err error
-		s.P, s.S, s.A, err = parseRELANumbers(f)
-		if err == nil {
-			s.object, err = split(f[6])
-		}
-		if err == nil {
-			s.linked, err = split(f[7])
-		}
-		if err != nil {
-			t.Fatalf("sites.txt: %q: %v", strings.Join(f, " "), err)
-		}
-		sites = append(sites, s)
+	for _, r := range readSites(t, "testdata/x86_64/sites.txt") {
+		sites = append(sites, x64Site{producer: r.producer(), name: r.name(), typ: typeNamed(t, r, byName),
+			P: r.P, S: r.S, A: r.addend(t), object: split(r, 6), linked: split(r, 7), objdump: r.objdump()})
 	}
 	return sites
 }
