@@ -166,26 +166,7 @@ func TestEveryObjectHasOneCodeSectionDefiningTheAllocator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			entries := 0
-			for _, s := range syms {
-				if s.Name != entrySym {
-					continue
-				}
-				entries++
-				if elf.ST_BIND(s.Info) != elf.STB_GLOBAL || elf.ST_TYPE(s.Info) != elf.STT_FUNC || int(s.Section) != code {
-					t.Errorf("%s is %v %v in section %d, want a global function in %s", entrySym, elf.ST_BIND(s.Info), elf.ST_TYPE(s.Info), s.Section, codeSection)
-				}
-				entry := uint64(0)
-				if want.thumb {
-					entry = 1
-				}
-				if s.Value != entry || s.Size != f.Sections[code].Size {
-					t.Errorf("%s at %#x size %d, want %#x size %d (the whole section)", entrySym, s.Value, s.Size, entry, f.Sections[code].Size)
-				}
-			}
-			if entries != 1 {
-				t.Errorf("%d definitions of %s, want 1", entries, entrySym)
-			}
+			checkEntry(t, f, syms, entrySym, code, want.thumb)
 			var undef []string
 			for _, s := range syms {
 				if s.Section != elf.SHN_UNDEF {
@@ -296,4 +277,30 @@ func TestEveryObjectReferencesOnlyTheFourSymbolsWithTheListedRelocations(t *test
 // riscvFlags returns e_flags of an ELF32 object (debug/elf does not keep it).
 func riscvFlags(obj []byte) uint32 {
 	return binary.LittleEndian.Uint32(obj[0x24:])
+}
+
+// checkEntry checks that name is defined once, as a global function that
+// is the whole of section code (with the Thumb bit where thumb).
+func checkEntry(t *testing.T, f *elf.File, syms []elf.Symbol, name string, code int, thumb bool) {
+	t.Helper()
+	entries := 0
+	for _, s := range syms {
+		if s.Name != name || s.Section == elf.SHN_UNDEF {
+			continue
+		}
+		entries++
+		if elf.ST_BIND(s.Info) != elf.STB_GLOBAL || elf.ST_TYPE(s.Info) != elf.STT_FUNC || int(s.Section) != code {
+			t.Errorf("%s is %v %v in section %d, want a global function in %s", name, elf.ST_BIND(s.Info), elf.ST_TYPE(s.Info), s.Section, f.Sections[code].Name)
+		}
+		entry := uint64(0)
+		if thumb {
+			entry = 1
+		}
+		if s.Value != entry || s.Size != f.Sections[code].Size {
+			t.Errorf("%s at %#x size %d, want %#x size %d (the whole section)", name, s.Value, s.Size, entry, f.Sections[code].Size)
+		}
+	}
+	if entries != 1 {
+		t.Errorf("%d definitions of %s, want 1", entries, name)
+	}
 }
