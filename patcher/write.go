@@ -4,7 +4,6 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 )
 
@@ -610,45 +609,12 @@ func putField(img *Image, out []byte, base uint64, f fieldSpec, v uint64) {
 	}
 }
 
-// WriteFile replaces path with data atomically: the bytes go to a
-// temporary file in the same directory, which is synced and then renamed
-// over path, so a killed process leaves either the old file or the new
-// one. The new file gets mode perm.
-func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".elfpatch-*")
-	if err != nil {
-		return fmt.Errorf("%s: cannot create a temporary file beside it: %w", path, unwrapPath(err))
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("%s: writing: %w", path, unwrapPath(err))
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: writing: %w", path, unwrapPath(err))
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("%s: writing: %w", path, unwrapPath(err))
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// WriteFile replaces path with data atomically, as WriteOutput does.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	o := newOutput(nil)
+	o.appendBytes(data)
+	_, err := WriteOutput(path, o, nil, perm, nil)
+	return err
 }
 
 // unwrapPath drops the temporary file's name from an error, since the
