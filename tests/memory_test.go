@@ -24,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/pulseengine/elfpatch/internal/largeimage"
 )
 
 const (
@@ -42,7 +44,7 @@ var (
 // largeImage builds the large image once per test binary.
 func largeImage(t *testing.T) string {
 	t.Helper()
-	requireTools(t, toolGCC, "arm-none-eabi-objcopy", "llvm-objcopy", "llvm-dwarfdump", "/usr/bin/time")
+	requireTools(t, append(append([]string{}, largeimage.Tools...), "llvm-dwarfdump", "/usr/bin/time")...)
 	largeOnce.Do(func() {
 		dir := filepath.Join(sharedDir, "large")
 		if largeError = os.MkdirAll(dir, 0o755); largeError != nil {
@@ -57,57 +59,12 @@ func largeImage(t *testing.T) string {
 }
 
 func buildLargeImage(t *testing.T, dir string) (string, error) {
-	run := func(env []string, name string, args ...string) error {
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	cflags := []string{"-mcpu=cortex-m3", "-mthumb", "-O2", "-g", "-ffreestanding", "-nostdlib", "-ffunction-sections", "-fdata-sections",
-		"-I" + repoPath(t, "tests/cortexm"), "-I" + repoPath(t, "tests/common")}
-	var objs []string
-	for _, src := range []string{"tests/cortexm/startup.c", "tests/cortexm/semihost.c", "examples/cortex-m3/main.c"} {
-		obj := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".o")
-		if err := run(nil, toolGCC, append(append([]string{}, cflags...), "-c", repoPath(t, src), "-o", obj)...); err != nil {
-			return "", err
-		}
-		objs = append(objs, obj)
-	}
-	small := filepath.Join(dir, "app.elf")
-	args := append([]string{toolGCC, "-mcpu=cortex-m3", "-mthumb", "-nostdlib", "-T", repoPath(t, "tests/cortexm/mps2.ld"), "-Wl,--gc-sections"}, objs...)
-	if err := run([]string{"ELFPATCH=" + elfpatchPath(t), "ELFPATCH_PATCH=0", "ELFPATCH_ARENA_SIZE=64K"},
-		repoPath(t, "linkerscripts/elfpatch-ld"), append(args, "-o", small)...); err != nil {
-		return "", err
-	}
-	strs := filepath.Join(dir, "debug_str.bin")
-	if err := run(nil, "llvm-objcopy", "--dump-section", ".debug_str="+strs, small); err != nil {
-		return "", err
-	}
-	orig, err := os.ReadFile(strs)
+	tp, err := largeimage.BuildTypical(repoPath(t, "."), elfpatchPath(t), dir)
 	if err != nil {
-		return "", err
-	}
-	line := []byte("a filler string of the kind a large program's debug information holds, 0123456789\x00")
-	f, err := os.Create(strs)
-	if err != nil {
-		return "", err
-	}
-	f.Write(orig)
-	chunk := bytes.Repeat(line, 4096)
-	for n := (largeImageSize - 64<<10) / len(line); n > 0; n -= 4096 {
-		f.Write(chunk[:min(n, 4096)*len(line)])
-	}
-	if err := f.Close(); err != nil {
 		return "", err
 	}
 	large := filepath.Join(dir, "large.elf")
-	if err := run(nil, "arm-none-eabi-objcopy", "--update-section", ".debug_str="+strs, small, large); err != nil {
-		return "", err
-	}
-	os.Remove(strs)
-	return large, nil
+	return large, tp.Grow(large, largeImageSize)
 }
 
 // peakRSS runs elfpatch with args under GNU time and returns its exit

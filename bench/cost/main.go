@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pulseengine/elfpatch/internal/largeimage"
 )
 
 var (
@@ -83,6 +85,7 @@ func main() {
 type bench struct {
 	root, work string
 	elfpatch   string
+	tp         *largeimage.Typical
 	objs       []string // the typical image's objects
 	typical    string
 	ok         []string // targets met
@@ -91,56 +94,21 @@ type bench struct {
 
 func (b *bench) path(rel string) string { return filepath.Join(b.root, rel) }
 
-// build builds elfpatch and the typical image: the example program with
-// debug information, linked through elfpatch-ld with the import unbound.
+// build builds elfpatch and the typical image (internal/largeimage).
 func (b *bench) build() {
 	b.elfpatch = filepath.Join(b.work, "elfpatch")
 	run(nil, "go", "build", "-o", b.elfpatch, "./cmd/elfpatch")
-	cflags := strings.Fields("-mcpu=cortex-m3 -mthumb -O2 -g -ffreestanding -nostdlib -ffunction-sections -fdata-sections -Wa,--noexecstack")
-	cflags = append(cflags, "-I"+b.path("tests/cortexm"), "-I"+b.path("tests/common"))
-	for _, src := range []string{"tests/cortexm/startup.c", "tests/cortexm/semihost.c", "examples/cortex-m3/main.c"} {
-		obj := filepath.Join(b.work, strings.TrimSuffix(filepath.Base(src), ".c")+".o")
-		run(nil, "arm-none-eabi-gcc", append(append([]string{}, cflags...), "-c", b.path(src), "-o", obj)...)
-		b.objs = append(b.objs, obj)
-	}
-	b.typical = filepath.Join(b.work, "app.elf")
-	b.link(b.typical, "-Wl,--gc-sections")
+	tp, err := largeimage.BuildTypical(b.root, b.elfpatch, b.work)
+	check(err)
+	b.tp, b.objs, b.typical = tp, tp.Objects, tp.Image
 }
 
-// link links the typical objects and extra through elfpatch-ld, leaving
-// the import unbound (ELFPATCH_PATCH=0) with a 64 KiB arena reserved.
-func (b *bench) link(out string, extra ...string) {
-	args := []string{"arm-none-eabi-gcc", "-mcpu=cortex-m3", "-mthumb", "-nostdlib", "-T", b.path("tests/cortexm/mps2.ld")}
-	args = append(append(args, b.objs...), extra...)
-	args = append(args, "-o", out)
-	run([]string{"ELFPATCH=" + b.elfpatch, "ELFPATCH_PATCH=0", "ELFPATCH_ARENA_SIZE=64K"}, b.path("linkerscripts/elfpatch-ld"), args...)
-}
+// link links the typical objects and extra the same way.
+func (b *bench) link(out string, extra ...string) { check(b.tp.Link(out, extra...)) }
 
-// bigImage makes the typical image size bytes large: its .debug_str
-// keeps its strings and gains filler strings, as a large program's has.
+// bigImage makes the typical image size bytes large.
 func (b *bench) bigImage(out string, size int64) string {
-	strs := filepath.Join(b.work, "debug_str.bin")
-	run(nil, "llvm-objcopy", "--dump-section", ".debug_str="+strs, b.typical)
-	orig, err := os.ReadFile(strs)
-	check(err)
-	st, err := os.Stat(b.typical)
-	check(err)
-	line := []byte("a filler string of the kind a large program's debug information holds, 0123456789\x00")
-	n := (size - st.Size() - int64(len(orig))) / int64(len(line))
-	f, err := os.Create(strs)
-	check(err)
-	_, err = f.Write(orig)
-	check(err)
-	chunk := bytes.Repeat(line, 1<<12)
-	for n > 0 {
-		k := min(n, 1<<12)
-		_, err = f.Write(chunk[:k*int64(len(line))])
-		check(err)
-		n -= k
-	}
-	check(f.Close())
-	run(nil, "arm-none-eabi-objcopy", "--update-section", ".debug_str="+strs, b.typical, out)
-	os.Remove(strs)
+	check(b.tp.Grow(out, size))
 	return out
 }
 
